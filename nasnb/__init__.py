@@ -1,0 +1,28 @@
+"""nasnb: watch, steer and explain neural architecture search in Jupyter.
+
+The top level stays light (no torch import): spaces, strategies, Search and the run log.
+"""
+
+__version__ = "0.1.0"
+
+from .budget import Budget  # noqa: E402
+from .runs import Run, load_run  # noqa: E402
+from .search import Search  # noqa: E402
+from .spaces import Architecture, CellSpace, ChainSpace, HyperSpace, ProductSpace, get_space  # noqa: E402
+from .trial import Proposal, Trial  # noqa: E402
+
+__all__ = [
+    "Architecture",
+    "Budget",
+    "CellSpace",
+    "ChainSpace",
+    "HyperSpace",
+    "ProductSpace",
+    "Proposal",
+    "Run",
+    "Search",
+    "Trial",
+    "__version__",
+    "get_space",
+    "load_run",
+]

@@ -1,0 +1,67 @@
+"""Cooperative control of a running evaluation: stop, pause and progress.
+
+A Search cannot kill a thread, so long evaluations call ``checkpoint()`` between steps (the
+Trainer does so every batch). While a search is stopping, ``checkpoint()`` raises
+``EvaluationInterrupted``; while it is paused, it blocks until resumed. Outside a search it
+costs one context-variable lookup and does nothing, so evaluators stay plain callables.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+class EvaluationInterrupted(Exception):
+    """Raised inside an evaluation when its search is asked to stop."""
+
+
+class Control:
+    """Flags a Search shares with the evaluation it is running."""
+
+    def __init__(self, on_progress: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.stop_requested = threading.Event()
+        self.running = threading.Event()
+        self.running.set()
+        self.on_progress = on_progress
+
+    def checkpoint(self) -> None:
+        if self.stop_requested.is_set():
+            raise EvaluationInterrupted("the search was stopped during this evaluation")
+        while not self.running.wait(0.1):
+            if self.stop_requested.is_set():
+                raise EvaluationInterrupted("the search was stopped while paused")
+
+    def progress(self, **info: Any) -> None:
+        if self.on_progress is not None:
+            self.on_progress(info)
+
+
+_current: contextvars.ContextVar[Control | None] = contextvars.ContextVar("nasnb_control", default=None)
+
+
+def checkpoint() -> None:
+    """Give the running search a chance to pause or stop this evaluation."""
+    control = _current.get()
+    if control is not None:
+        control.checkpoint()
+
+
+def report_progress(**info: Any) -> None:
+    """Tell the running search how far this evaluation is (e.g. ``epoch=3, epochs=10``)."""
+    control = _current.get()
+    if control is not None:
+        control.progress(**info)
+
+
+@contextmanager
+def controlled(control: Control) -> Iterator[Control]:
+    """Run the body with ``control`` as the current evaluation control."""
+    token = _current.set(control)
+    try:
+        yield control
+    finally:
+        _current.reset(token)

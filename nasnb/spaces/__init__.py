@@ -1,0 +1,31 @@
+"""What can be searched: Architecture values and the chain, cell, hyperparameter and product spaces."""
+
+from .architecture import Architecture
+from .base import BaseSpace, Decision, as_rng
+from .cell import EDGES, OPS, CellSpace, edge_nodes
+from .chain import ChainSpace
+from .errors import InvalidArchitectureError
+from .hyper import HyperSpace
+from .product import ProductSpace, hyperparameters, network_part
+from .registry import SPACES, get_space, space_from_config, space_to_config
+
+__all__ = [
+    "EDGES",
+    "OPS",
+    "SPACES",
+    "Architecture",
+    "BaseSpace",
+    "CellSpace",
+    "ChainSpace",
+    "Decision",
+    "HyperSpace",
+    "InvalidArchitectureError",
+    "ProductSpace",
+    "as_rng",
+    "edge_nodes",
+    "get_space",
+    "hyperparameters",
+    "network_part",
+    "space_from_config",
+    "space_to_config",
+]

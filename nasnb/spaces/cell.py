@@ -1,0 +1,145 @@
+"""CellSpace: the NAS-Bench-201 cell, a 4-node DAG with one operation on each of its 6 edges.
+
+Node 0 is the cell input, node 3 its output; every node sums its incoming edges. Decision
+points are the edges, named ``"j->i"`` (from node j to node i), so importance and strategies
+talk about "edge 1->3" exactly as the drawings show it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .architecture import Architecture
+from .base import BaseSpace, Decision
+from .errors import InvalidArchitectureError
+
+OPS = ("none", "skip_connect", "conv_1x1", "conv_3x3", "avg_pool_3x3")
+EDGES = ("0->1", "0->2", "1->2", "0->3", "1->3", "2->3")
+N_NODES = 4
+
+# Names used by NAS-Bench-201 and papers, accepted when parsing.
+_ALIASES = {"nor_conv_1x1": "conv_1x1", "nor_conv_3x3": "conv_3x3", "skip": "skip_connect",
+            "zero": "none", "avgpool3x3": "avg_pool_3x3", "conv1x1": "conv_1x1",
+            "conv3x3": "conv_3x3"}
+_NODE = re.compile(r"^\|(.*)\|$")
+
+
+def edge_nodes(edge: str) -> tuple[int, int]:
+    """(source, target) of an edge name such as ``"1->3"``."""
+    src, dst = edge.split("->")
+    return int(src), int(dst)
+
+
+class CellSpace(BaseSpace):
+    """NAS-Bench-201 style cell space (15,625 cells with the default five operations).
+
+    Text form is NAS-Bench-201's: ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``.
+    """
+
+    name = "cell"
+
+    def __init__(self, ops: tuple[str, ...] = OPS) -> None:
+        self.ops = tuple(ops)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"ops": list(self.ops)}
+
+    @property
+    def choices(self) -> dict[str, tuple[str, ...]]:
+        return {edge: self._ops() for edge in EDGES}
+
+    def _ops(self) -> tuple[str, ...]:
+        ops = tuple(self.ops)
+        unknown = [o for o in ops if o not in OPS]
+        if unknown or not ops:
+            raise ValueError(f"CellSpace ops must be a non-empty subset of {OPS}; got {list(ops)}")
+        return ops
+
+    def next_decision(self, partial: Mapping[str, Any]) -> Decision | None:
+        for edge in EDGES:
+            if edge not in partial:
+                return Decision(edge, self._ops())
+        return None
+
+    def __len__(self) -> int:
+        return len(self._ops()) ** len(EDGES)
+
+    def __iter__(self):
+        """Every cell, in a fixed order (the last edge varies fastest)."""
+        import itertools
+
+        for ops in itertools.product(self._ops(), repeat=len(EDGES)):
+            yield Architecture(self, dict(zip(EDGES, ops)))
+
+    def format(self, arch: Architecture) -> str:
+        nodes = []
+        for target in range(1, N_NODES):
+            parts = [f"{arch[f'{src}->{target}']}~{src}" for src in range(target)]
+            nodes.append("|" + "|".join(parts) + "|")
+        return "+".join(nodes)
+
+    def parse(self, text: str) -> Architecture:
+        if not isinstance(text, str):
+            raise InvalidArchitectureError(f"expected a cell string, got {type(text).__name__}")
+        nodes = text.strip().split("+")
+        if len(nodes) != N_NODES - 1:
+            raise InvalidArchitectureError(
+                f"a cell string has {N_NODES - 1} nodes separated by '+', got {len(nodes)} in "
+                f"{text!r}; example: {self.format(self.complete({}))!r}"
+            )
+        choices: dict[str, str] = {}
+        for target, node in enumerate(nodes, start=1):
+            match = _NODE.match(node.strip())
+            if not match:
+                raise InvalidArchitectureError(
+                    f"node {target} {node!r} must look like '|op~0|op~1|' (bars around each edge)"
+                )
+            edges = match.group(1).split("|")
+            if len(edges) != target:
+                raise InvalidArchitectureError(
+                    f"node {target} needs {target} incoming edge(s), got {len(edges)} in {node!r}"
+                )
+            for edge in edges:
+                op, sep, src = edge.partition("~")
+                op = _ALIASES.get(op.strip(), op.strip())
+                if not sep or not src.strip().isdigit():
+                    raise InvalidArchitectureError(f"edge {edge!r} must be 'op~source'")
+                src_i = int(src)
+                if src_i >= target:
+                    raise InvalidArchitectureError(
+                        f"edge {edge!r} into node {target} comes from node {src_i}; sources must be "
+                        f"earlier nodes (0..{target - 1})"
+                    )
+                name = f"{src_i}->{target}"
+                if name in choices:
+                    raise InvalidArchitectureError(f"edge {name} appears twice in {node!r}")
+                if op not in self._ops():
+                    raise InvalidArchitectureError(
+                        f"unknown operation {op!r} on edge {name}; choose from {list(self._ops())}"
+                    )
+                choices[name] = op
+        return self.validate(choices)
+
+    def canonical_key(self, arch: Architecture) -> str:
+        """Functional form of the cell: equal for isomorphic cells.
+
+        Each node is a sum of terms. ``none`` edges (and edges from a node that is always zero)
+        add nothing, ``skip_connect`` adds the source node's terms themselves, and any other
+        operation adds one term ``op(source)``. Sums are sorted multisets, so the order of
+        parallel edges and node numbering do not matter; only what reaches node 3 counts.
+        """
+        terms: dict[int, tuple[str, ...]] = {0: ("x",)}
+        for target in range(1, N_NODES):
+            node: list[str] = []
+            for src in range(target):
+                op, source = arch[f"{src}->{target}"], terms[src]
+                if op == "none" or not source:
+                    continue
+                if op == "skip_connect":
+                    node.extend(source)
+                else:
+                    node.append(f"{op}({'+'.join(source)})")
+            terms[target] = tuple(sorted(node))
+        return "+".join(terms[N_NODES - 1]) or "zero"

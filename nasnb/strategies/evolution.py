@@ -1,0 +1,126 @@
+"""Regularized (aging) evolution with tournament selection, mutation and crossover.
+
+Real et al. 2019: the population is a queue; each step a tournament picks a parent, its
+mutated child joins the queue and the *oldest* member dies, whatever its score. Ageing keeps
+the search from clinging to one lucky early architecture. Every proposal records the
+tournament (members and scores), the winner(s) and the exact change, so a student can follow
+each child back to its parents.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from ..trial import Proposal, Trial
+from .base import BaseStrategy
+
+
+class EvolutionStrategy(BaseStrategy):
+    """Aging evolution.
+
+    Parameters: ``population_size`` (queue length, also the number of random initial
+    proposals), ``tournament_size`` (members sampled per tournament), ``crossover_rate``
+    (probability that a child comes from two tournament winners instead of one),
+    ``metric`` (maximised).
+    """
+
+    name = "evolution"
+
+    def __init__(
+        self,
+        *,
+        population_size: int = 20,
+        tournament_size: int = 5,
+        crossover_rate: float = 0.0,
+        metric: str = "accuracy",
+    ) -> None:
+        self.population_size = population_size
+        self.tournament_size = tournament_size
+        self.crossover_rate = crossover_rate
+        self.metric = metric
+
+    def setup(self, space, seed=0) -> None:
+        _check_params(self)
+        super().setup(space, seed)
+        self.population_: deque[dict[str, Any]] = deque()
+
+    def population_ids(self) -> list[int]:
+        """Ids of the trials alive in the population, oldest first."""
+        return [m["id"] for m in self.population_]
+
+    def ask(self) -> Proposal:
+        self._require_setup()
+        self.n_asked_ += 1
+        if self.n_asked_ <= self.population_size:
+            return Proposal(self.space_.sample(self.rng_), {"kind": "init"})
+        if not self.population_:
+            return Proposal(
+                self.space_.sample(self.rng_),
+                {"kind": "random", "reason": "no successful trial in the population yet"},
+            )
+        first = self._tournament()
+        if self.rng_.random() < self.crossover_rate and len(self.population_) > 1:
+            second = self._tournament(exclude=first["winner"]["id"])
+            a, b = (self.space_.parse(t["winner"]["arch"]) for t in (first, second))
+            child, change = self.space_.crossover(a, b, self.rng_)
+            decision = {
+                "kind": "crossover",
+                "parents": [first["winner"]["id"], second["winner"]["id"]],
+                "tournaments": [_public(first), _public(second)],
+                "change": change,
+            }
+            if child in (a, b):
+                child, mutation = self.space_.mutate(child, self.rng_)
+                decision["mutation"] = mutation
+            return Proposal(child, decision)
+        parent = self.space_.parse(first["winner"]["arch"])
+        child, change = self.space_.mutate(parent, self.rng_)
+        return Proposal(
+            child,
+            {"kind": "mutation", "parents": [first["winner"]["id"]], "tournament": _public(first), "change": change},
+        )
+
+    def _tournament(self, exclude: int | None = None) -> dict[str, Any]:
+        pool = [m for m in self.population_ if m["id"] != exclude] or list(self.population_)
+        size = min(self.tournament_size, len(pool))
+        picks = self.rng_.choice(len(pool), size=size, replace=False)
+        members = [pool[int(i)] for i in picks]
+        winner = max(members, key=lambda m: m["score"])  # first of equals wins: deterministic
+        return {"members": members, "winner": winner}
+
+    def tell(self, trial: Trial) -> None:
+        self.n_told_ += 1
+        score = trial.score(self.metric)
+        if score is None:
+            return
+        self.population_.append({"id": trial.id, "arch": trial.arch, "score": score})
+        while len(self.population_) > self.population_size:
+            self.population_.popleft()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "population": list(self.population_)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.population_ = deque(dict(m) for m in state["population"])
+
+
+def _public(tournament: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "members": [{"id": m["id"], "score": m["score"]} for m in tournament["members"]],
+        "winner": tournament["winner"]["id"],
+    }
+
+
+def _check_params(s: EvolutionStrategy) -> None:
+    if not isinstance(s.population_size, int) or s.population_size < 2:
+        raise ValueError(f"population_size must be an int >= 2, got {s.population_size!r}")
+    if not isinstance(s.tournament_size, int) or not 1 <= s.tournament_size:
+        raise ValueError(f"tournament_size must be an int >= 1, got {s.tournament_size!r}")
+    if s.tournament_size > s.population_size:
+        raise ValueError(
+            f"tournament_size ({s.tournament_size}) cannot exceed population_size ({s.population_size})"
+        )
+    if not 0.0 <= float(s.crossover_rate) <= 1.0:
+        raise ValueError(f"crossover_rate must be in [0, 1], got {s.crossover_rate!r}")

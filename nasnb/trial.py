@@ -1,0 +1,87 @@
+"""Trial and Proposal: the records a search is made of.
+
+Everything that shows or explains a search (explorer, panel, importance, replay) reads these
+records rather than a live loop, so they are frozen, named and JSON round-trippable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .spaces import Architecture
+
+OK = "ok"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a strategy asks to evaluate next, and why.
+
+    ``decision`` is a JSON-able record of the reasons (parents, probabilities, Q-values, ...).
+    ``fidelity`` optionally asks for a cheaper evaluation (e.g. ``{"epochs": 3}``) and is passed
+    to the evaluator as keyword arguments.
+    """
+
+    arch: Architecture
+    decision: dict[str, Any] = field(default_factory=dict)
+    fidelity: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One finished evaluation: what was proposed, why, how it scored."""
+
+    id: int
+    step: int
+    arch: str
+    decision: dict[str, Any]
+    metrics: dict[str, Any]
+    status: str = OK
+    error: str | None = None
+    started: float = 0.0
+    seconds: float = 0.0
+    fidelity: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    def score(self, metric: str = "accuracy") -> float | None:
+        """The metric as a float, or None for a failed trial or a missing/non-finite value."""
+        if not self.ok:
+            return None
+        value = self.metrics.get(metric)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+            return None
+        return float(value)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), allow_nan=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Trial:
+        known = {f for f in cls.__dataclass_fields__}
+        missing = {"id", "step", "arch"} - set(data)
+        if missing:
+            raise ValueError(f"trial record lacks field(s) {sorted(missing)}")
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON round trip: what a trial holds live is exactly what a replay reads back."""
+    return json.loads(json.dumps(value, allow_nan=True, default=_default))
+
+
+def _default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy / torch scalars
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable: {value!r}")
