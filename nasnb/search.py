@@ -428,7 +428,9 @@ def _check_metrics(result: Any) -> dict[str, Any]:
     if not isinstance(result, Mapping):
         raise TypeError(f"the evaluator must return a mapping such as {{'accuracy': 0.9}}, got {type(result).__name__}")
     if "accuracy" not in result:
-        raise KeyError(f"the evaluator's result has no 'accuracy' (validation accuracy in [0, 1]); keys: {sorted(result)}")
+        raise ValueError(
+            f"the evaluator's result has no 'accuracy' (validation accuracy in [0, 1]); keys: {sorted(result)}"
+        )
     metrics = jsonable(dict(result))
     accuracy = metrics["accuracy"]
     if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not (0.0 <= accuracy <= 1.0):

@@ -182,7 +182,9 @@ class ChainSpace(BaseSpace):
             out = {f"L{i}.type": "conv", f"L{i}.kernel": int(m.group(1))}
             rest = tokens[1:]
             if not rest or not rest[0].isdigit():
-                raise InvalidArchitectureError(f"{where}: a conv layer needs a width after the kernel, e.g. 'conv3x3-16-relu'")
+                raise InvalidArchitectureError(
+                    f"{where}: a conv layer needs a width after the kernel, e.g. 'conv3x3-16-relu'"
+                )
             out[f"L{i}.width"] = int(rest[0])
             rest = rest[1:]
         elif m := _FC.match(head):

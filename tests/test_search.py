@@ -1,0 +1,194 @@
+"""Search: stepping, budgets, failures, events, threads, determinism and in-process resume."""
+
+import math
+import threading
+import time
+
+import pytest
+
+from nasnb import Budget, CellSpace, Search, get_space
+from nasnb.evaluation.control import checkpoint, report_progress
+from nasnb.strategies import EvolutionStrategy, get
+
+
+def arch_sequence(search):
+    return [t.arch for t in search.trials]
+
+
+def test_a_plain_function_is_an_evaluator(planted):
+    search = Search(CellSpace(), "random", planted, budget=5, seed=0)
+    trial = search.step()
+    assert trial.id == 0 and trial.ok and 0 <= trial.metrics["accuracy"] <= 1
+    search.run()
+    assert len(search.trials) == 5 and search.state == "finished"
+    assert search.step() is None  # over budget
+    assert search.best.metrics["accuracy"] == max(t.metrics["accuracy"] for t in search.trials)
+
+
+@pytest.mark.parametrize("strategy", ["random", "evolution"])
+def test_same_seed_same_trajectory_and_other_seed_differs(planted, strategy):
+    runs = [Search(CellSpace(), get(strategy, population_size=5) if strategy == "evolution" else strategy,
+                   planted, budget=30, seed=seed).run() for seed in (1, 1, 2)]
+    assert arch_sequence(runs[0]) == arch_sequence(runs[1])
+    assert arch_sequence(runs[0]) != arch_sequence(runs[2])
+
+
+def test_failing_evaluator_is_recorded_and_search_goes_on():
+    calls = []
+
+    def flaky(arch):
+        calls.append(arch)
+        if len(calls) % 2 == 0:
+            raise RuntimeError("GPU on fire")
+        return {"accuracy": 0.5}
+
+    search = Search(CellSpace(), "evolution", flaky, budget=6, seed=0).run()
+    failed = [t for t in search.trials if not t.ok]
+    assert len(search.trials) == 6 and len(failed) == 3
+    assert all("RuntimeError: GPU on fire" in t.error for t in failed)
+    assert all(t.metrics == {} and t.score() is None for t in failed)
+
+
+@pytest.mark.parametrize(
+    "result, fragment",
+    [
+        ({"acc": 0.9}, "no 'accuracy'"),
+        ({"accuracy": float("nan")}, "accuracy must be a number in \\[0, 1\\]"),
+        ({"accuracy": 93.0}, "in \\[0, 1\\]"),
+        ([0.9], "must return a mapping"),
+    ],
+)
+def test_bad_evaluator_results_become_failed_trials(result, fragment):
+    import re
+
+    trial = Search(CellSpace(), "random", lambda arch: result, budget=1).step()
+    assert trial.status == "failed" and re.search(fragment, trial.error)
+
+
+@pytest.mark.parametrize("budget", [0, -3, "0", "soon", 2.5, True, {"seconds": 0}])
+def test_bad_budgets_are_rejected_with_a_message(budget, planted):
+    with pytest.raises(ValueError, match="budget"):
+        Search(CellSpace(), "random", planted, budget=budget)
+
+
+def test_budget_parsing():
+    assert Budget.parse(50) == Budget(evaluations=50)
+    assert Budget.parse("5min") == Budget(seconds=300.0)
+    assert Budget.parse("90s") == Budget(seconds=90.0)
+    assert Budget.parse({"evaluations": 3, "seconds": 1}) == Budget(3, 1)
+
+
+def test_seconds_budget_stops_the_run():
+    def slow(arch):
+        time.sleep(0.05)
+        return {"accuracy": 0.5}
+
+    search = Search(CellSpace(), "random", slow, budget="0.3s").run()
+    assert 3 <= len(search.trials) <= 8
+
+
+def test_bad_names_and_types():
+    with pytest.raises(ValueError, match="unknown strategy 'annealing'"):
+        Search(CellSpace(), "annealing", lambda a: {"accuracy": 1.0})
+    with pytest.raises(TypeError, match="evaluator must be callable"):
+        Search(CellSpace(), "random", 42)
+    with pytest.raises(TypeError, match="space must be a nasnb space"):
+        Search("cell", "random", lambda a: {"accuracy": 1.0})
+    with pytest.raises(ValueError, match="tournament_size"):
+        Search(CellSpace(), EvolutionStrategy(population_size=3, tournament_size=5), lambda a: {"accuracy": 1.0})
+
+
+def test_events_arrive_in_order_and_broken_callbacks_do_not_stop_the_search(planted):
+    seen = []
+    search = Search(CellSpace(), "random", planted, budget=3)
+    search.on("trial_started", lambda p: seen.append(("started", p["id"])))
+    search.on("trial_finished", lambda t: seen.append(("finished", t.id)))
+    search.on("state_changed", lambda s: seen.append(("state", s)))
+    search.on("trial_finished", lambda t: 1 / 0)
+    with pytest.warns(RuntimeWarning, match="ZeroDivisionError"):
+        search.run()
+    assert seen == [("state", "running"), ("started", 0), ("finished", 0), ("started", 1), ("finished", 1),
+                    ("started", 2), ("finished", 2), ("state", "finished")]
+    assert len(search.callback_errors) == 3
+    with pytest.raises(ValueError, match="unknown event"):
+        search.on("trial_done", print)
+
+
+def long_training(arch, epochs=200):
+    """Stands in for a Trainer: many small steps that each give the search a chance to act."""
+    for epoch in range(epochs):
+        for _ in range(10):
+            checkpoint()
+            time.sleep(0.002)
+        report_progress(epoch=epoch + 1, epochs=epochs)
+    return {"accuracy": 0.5}
+
+
+def test_stop_interrupts_a_long_evaluation_within_a_second():
+    search = Search(CellSpace(), "random", long_training, budget=3)
+    started = threading.Event()
+    search.on("trial_progress", lambda info: started.set())
+    search.run(background=True)
+    assert started.wait(5)
+    t0 = time.perf_counter()
+    search.stop()
+    assert time.perf_counter() - t0 < 1.0
+    assert search.state == "stopped" and search.trials == []
+
+
+def test_pause_holds_the_search_and_resume_continues(planted):
+    def quick(arch):
+        checkpoint()
+        time.sleep(0.01)
+        return planted(arch)
+
+    search = Search(CellSpace(), "random", quick, budget=400).run(background=True)
+    time.sleep(0.1)
+    search.pause()
+    time.sleep(0.1)  # let the evaluation in flight finish
+    frozen = len(search.trials)
+    time.sleep(0.3)
+    assert len(search.trials) == frozen and search.state == "paused"
+    search.resume()
+    time.sleep(0.2)
+    assert len(search.trials) > frozen
+    search.stop()
+    assert search.state == "stopped"
+
+
+def test_stop_then_run_again_reproposes_the_abandoned_architecture(planted):
+    interrupted = Search(CellSpace(), "evolution", long_training, budget=4, seed=3)
+    interrupted.on("trial_progress", lambda info: interrupted.stop(wait=False) if info["epoch"] == 2 else None)
+    interrupted.run()
+    assert interrupted.trials == []
+    abandoned = interrupted._pending.arch
+    interrupted.evaluator = planted
+    interrupted.run()
+    straight = Search(CellSpace(), "evolution", planted, budget=4, seed=3).run()
+    assert arch_sequence(interrupted) == arch_sequence(straight)
+    assert interrupted.trials[0].arch == str(abandoned)
+
+
+def test_background_run_keeps_the_caller_free(planted):
+    search = Search(get_space("cell+hyper"), "evolution", planted_hp(planted), budget=50, seed=0)
+    returned = search.run(background=True)
+    assert returned is search
+    search.wait(10)
+    assert search.state == "finished" and len(search.trials) == 50
+    assert not math.isnan(search.best.metrics["accuracy"])
+
+
+def planted_hp(planted):
+    def objective(arch):
+        cell = {k: v for k, v in arch.items() if "->" in k}
+        return {"accuracy": planted(cell)["accuracy"] * (1.0 if arch["lr"] == 0.03 else 0.9)}
+
+    return objective
+
+
+def test_parallel_executor_finishes_the_budget(planted):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        search = Search(CellSpace(), "evolution", planted, budget=25, executor=pool).run()
+    assert len(search.trials) == 25 and sorted(t.id for t in search.trials) == list(range(25))
