@@ -63,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _evaluator(args: argparse.Namespace):
+    from .data import DATASETS
+
     params = _params(args.eval_param, "--eval-param")
+    if args.dataset not in DATASETS:  # checked now, not after the first trial has failed
+        raise ValueError(f"unknown dataset {args.dataset!r}; choose from {list(DATASETS)}")
     if args.evaluator == "trainer":
         from .evaluation.trainer import Trainer
 

@@ -52,7 +52,8 @@ class Search:
     """A steppable search over ``space`` with ``strategy`` and ``evaluator``.
 
     ``evaluator`` is any callable ``f(arch) -> {"accuracy": float, ...}`` (accuracy in [0, 1]);
-    it may raise, which records a failed trial and the search goes on. ``strategy`` is a
+    it may raise, which records a failed trial and the search goes on. ``metric`` names the
+    result the search ranks by (``accuracy`` unless, say, a zero-cost proxy scores instead). ``strategy`` is a
     BaseStrategy or a registered name. ``budget`` is a number of evaluations, a duration
     ("5min") or a Budget. With ``run_dir`` every trial is written to disk as it finishes.
     ``executor`` (a concurrent.futures Executor, e.g. a Dask client's ``get_executor()``)
@@ -197,7 +198,7 @@ class Search:
             started = time.time()
             try:
                 with controlled(self._control):
-                    outcome = _evaluate(self.evaluator, proposal)
+                    outcome = _evaluate(self.evaluator, proposal, self.metric)
             except EvaluationInterrupted:
                 self._elapsed += time.perf_counter() - t0
                 self._current = None
@@ -292,7 +293,7 @@ class Search:
                 proposal = self.strategy.ask()
                 proposal = Proposal(self.space.validate(proposal.arch), jsonable(proposal.decision), proposal.fidelity)
                 self._emit("trial_started", {"id": next_id, "arch": str(proposal.arch), "decision": proposal.decision})
-                future = self.executor.submit(_evaluate, self.evaluator, proposal)
+                future = self.executor.submit(_evaluate, self.evaluator, proposal, self.metric)
                 in_flight[future] = (next_id, proposal, time.time(), time.perf_counter())
                 next_id += 1
                 budget_left -= 1
@@ -411,12 +412,14 @@ class Search:
         return f"<Search {self.space.name}/{self.strategy.name} {self._state}: {len(self.trials)} trials{tail}>"
 
 
-def _evaluate(evaluator: Callable[..., Any], proposal: Proposal) -> tuple[str, dict[str, Any], str | None, float]:
+def _evaluate(
+    evaluator: Callable[..., Any], proposal: Proposal, metric: str = "accuracy"
+) -> tuple[str, dict[str, Any], str | None, float]:
     """Run the evaluator; (status, metrics, error, seconds). Interruptions propagate."""
     t0 = time.perf_counter()
     try:
         result = evaluator(proposal.arch, **(proposal.fidelity or {}))
-        metrics = _check_metrics(result)
+        metrics = _check_metrics(result, metric)
         return OK, metrics, None, time.perf_counter() - t0
     except (EvaluationInterrupted, KeyboardInterrupt):
         raise
@@ -424,15 +427,17 @@ def _evaluate(evaluator: Callable[..., Any], proposal: Proposal) -> tuple[str, d
         return FAILED, {}, _describe_error(err), time.perf_counter() - t0
 
 
-def _check_metrics(result: Any) -> dict[str, Any]:
+def _check_metrics(result: Any, metric: str = "accuracy") -> dict[str, Any]:
     if not isinstance(result, Mapping):
         raise TypeError(f"the evaluator must return a mapping such as {{'accuracy': 0.9}}, got {type(result).__name__}")
-    if "accuracy" not in result:
-        raise ValueError(
-            f"the evaluator's result has no 'accuracy' (validation accuracy in [0, 1]); keys: {sorted(result)}"
-        )
+    if metric not in result:
+        what = " (validation accuracy in [0, 1])" if metric == "accuracy" else ""
+        raise ValueError(f"the evaluator's result has no {metric!r}{what}; keys: {sorted(result)}")
     metrics = jsonable(dict(result))
-    accuracy = metrics["accuracy"]
+    value = metrics[metric]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{metric} must be a finite number, got {value!r}")
+    accuracy = metrics.get("accuracy", 0.0)
     if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not (0.0 <= accuracy <= 1.0):
         raise ValueError(f"accuracy must be a number in [0, 1], got {accuracy!r}")
     return metrics

@@ -3,6 +3,7 @@
 from .architecture import Architecture
 from .base import BaseSpace, Decision, as_rng
 from .cell import EDGES, OPS, CellSpace, edge_nodes
+from .drawing import ArchitectureGraph, architecture_graph, plot_architecture
 from .chain import ChainSpace
 from .errors import InvalidArchitectureError
 from .hyper import HyperSpace
@@ -14,6 +15,7 @@ __all__ = [
     "OPS",
     "SPACES",
     "Architecture",
+    "ArchitectureGraph",
     "BaseSpace",
     "CellSpace",
     "ChainSpace",
@@ -21,11 +23,13 @@ __all__ = [
     "HyperSpace",
     "InvalidArchitectureError",
     "ProductSpace",
+    "architecture_graph",
     "as_rng",
     "edge_nodes",
     "get_space",
     "hyperparameters",
     "network_part",
+    "plot_architecture",
     "space_from_config",
     "space_to_config",
 ]
