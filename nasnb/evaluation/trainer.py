@@ -1,0 +1,330 @@
+"""Real training as an evaluator: build the architecture, train it, report validation accuracy.
+
+The loop is written for many small trainings in a row: data already sits in memory as tensors
+and batches are index slices, so a trial on digits costs about as much as a hand-written loop.
+Every batch passes through ``checkpoint()`` so a search can pause or stop it, and every epoch
+reports progress, so the explorer can draw the curve while it grows.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+import zlib
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from ..data import DATASETS, Dataset, load_dataset
+from ..nn import build_model, count_macs, count_params
+from ..spaces import Architecture, hyperparameters
+from .control import checkpoint, report_progress
+from .errors import DivergedError, EvaluationError
+
+if TYPE_CHECKING:
+    from ..data import Split
+
+OPTIMIZERS = ("sgd", "adam")
+EVAL_BATCH = 512
+
+
+def train_model(
+    model: nn.Module,
+    dataset: Dataset | str,
+    *,
+    epochs: int = 10,
+    batch_size: int = 64,
+    lr: float = 0.05,
+    optimizer: str = "sgd",
+    weight_decay: float = 5e-4,
+    max_steps: int | None = None,
+    seconds: float | None = None,
+    seed: int = 0,
+    device: str | torch.device = "auto",
+    test: bool = False,
+) -> dict[str, Any]:
+    """Train ``model`` in place on ``dataset`` and return its metrics (see ``Trainer``).
+
+    SGD (momentum 0.9) or Adam with a cosine learning-rate decay over all planned steps. Stops after
+    ``epochs``, or earlier at ``max_steps`` optimiser steps or ``seconds`` of training (time spent
+    paused by the search does not count). Shuffling and dropout draw from ``seed`` only; the
+    caller's global random state is left as it was. A trailing batch of a single sample is skipped
+    because BatchNorm cannot normalise one sample.
+    """
+    _check_training("train_model", epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+                    weight_decay=weight_decay, max_steps=max_steps, seconds=seconds)
+    data = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    if len(data.train) < 2 or len(data.val) == 0:
+        raise EvaluationError(f"{data.name}: need >= 2 training and >= 1 validation samples, "
+                              f"got {len(data.train)} and {len(data.val)}")
+    dev = resolve_device(device)
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        torch.manual_seed(seed)
+        return _train(model.to(dev), data, dev, epochs, batch_size, lr, optimizer, weight_decay,
+                      max_steps, seconds, seed, test)
+
+
+def _train(model: nn.Module, data: Dataset, dev: torch.device, epochs: int, batch_size: int, lr: float,
+           optimizer: str, weight_decay: float, max_steps: int | None, seconds: float | None,
+           seed: int, test: bool) -> dict[str, Any]:
+    x, y = data.train.x.to(dev), data.train.y.to(dev)
+    n = len(y)
+    bs = min(batch_size, n)
+    per_epoch = n // bs + (1 if n % bs > 1 else 0)
+    total = epochs * per_epoch if max_steps is None else min(epochs * per_epoch, max_steps)
+    opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay)
+    loss_fn = nn.CrossEntropyLoss()
+    shuffle = torch.Generator().manual_seed(seed)
+    curves: dict[str, list[float]] = {"epoch": [], "train_loss": [], "val_loss": [], "val_accuracy": []}
+    step, paused, completed = 0, 0.0, 0
+    start = time.perf_counter()
+
+    def out_of_budget() -> bool:
+        return step >= total or (seconds is not None and time.perf_counter() - start - paused >= seconds)
+
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=shuffle).to(dev)
+        loss_sum, seen, batches = 0.0, 0, 0
+        while batches < per_epoch:
+            t = time.perf_counter()
+            checkpoint()
+            paused += time.perf_counter() - t
+            idx = order[batches * bs:(batches + 1) * bs]
+            for group in opt.param_groups:
+                group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
+            loss = loss_fn(model(x[idx]), y[idx])
+            value = loss.item()
+            if not math.isfinite(value):
+                raise DivergedError(
+                    f"training diverged: the loss became {value} at epoch {epoch}, step {step + 1} with "
+                    f"lr={lr:g}; try a lower learning rate (e.g. lr={lr / 10:g})"
+                )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += value * len(idx)
+            seen += len(idx)
+            step += 1
+            batches += 1
+            if batches < per_epoch and out_of_budget():
+                break
+        if batches == per_epoch:
+            completed += 1
+        val_loss, val_acc = evaluate_model(model, data.val)
+        train_loss = loss_sum / seen
+        for key, v in (("epoch", epoch - 1 + batches / per_epoch), ("train_loss", train_loss),
+                       ("val_loss", val_loss), ("val_accuracy", val_acc)):
+            curves[key].append(v)
+        report_progress(epoch=epoch, epochs=epochs, val_accuracy=val_acc, val_loss=val_loss,
+                        train_loss=train_loss)
+        if out_of_budget():
+            break
+    result = {
+        "accuracy": curves["val_accuracy"][-1],
+        "val_loss": curves["val_loss"][-1],
+        "train_loss": curves["train_loss"][-1],
+        "train_seconds": time.perf_counter() - start - paused,
+        "epochs": completed,
+        "steps": step,
+        "curves": curves,
+    }
+    if test:
+        result["test_accuracy"] = evaluate_model(model, data.test)[1]
+    return result
+
+
+@torch.no_grad()
+def evaluate_model(model: nn.Module, split: Split) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` on a split, in eval mode (BatchNorm running stats)."""
+    model.eval()
+    dev = next((p.device for p in model.parameters()), torch.device("cpu"))
+    loss, correct = 0.0, 0
+    for i in range(0, len(split), EVAL_BATCH):
+        xb, yb = split.x[i:i + EVAL_BATCH].to(dev), split.y[i:i + EVAL_BATCH].to(dev)
+        out = model(xb)
+        loss += float(nn.functional.cross_entropy(out, yb, reduction="sum"))
+        correct += int((out.argmax(1) == yb).sum())
+    n = max(len(split), 1)
+    return loss / n, correct / n
+
+
+def make_optimizer(name: str, params: Any, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """SGD with momentum 0.9 (the usual recipe for small CNNs and NAS-Bench-201) or Adam."""
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {name!r}")
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` means CUDA when available, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        return torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from err
+
+
+def derive_seed(seed: int, key: str) -> int:
+    """Seed for one architecture: stable across processes (unlike ``hash``), different per arch."""
+    return zlib.crc32(f"{seed}:{key}".encode()) & 0x7FFFFFFF
+
+
+class Trainer:
+    """Evaluator that trains each architecture from scratch and returns its validation accuracy.
+
+    Configure once, call per architecture: ``Trainer(epochs=5)(arch)``. The constructor only
+    stores its arguments (checked when called), so ``Trainer(**t.get_config())`` rebuilds it and a
+    run log can record it. Hyperparameters chosen by the architecture (a ``HyperSpace`` part:
+    ``lr``, ``batch_size``, ``weight_decay``, ``dropout``) override the trainer's own.
+
+    The result has ``accuracy`` (validation, in [0, 1]), ``val_loss``, ``train_loss``, ``params``,
+    ``macs``, ``train_seconds``, ``epochs`` (completed), ``steps``, per-epoch ``curves`` and, with
+    ``test=True``, ``test_accuracy``. The same architecture and ``seed`` give the same numbers on
+    the same device (model initialisation, shuffling and dropout all derive from them), while
+    different architectures get different seeds. The data split depends on ``seed`` only, so every
+    architecture of a search is judged on the same validation set.
+
+    ``threads`` sets torch's CPU threads during each call (restored afterwards; None leaves them).
+    When several evaluations share the CPU, use 1: on a busy 2-core machine two threads per
+    evaluation made small models 5-10x slower than one, as the threads wait on each other.
+    """
+
+    name = "trainer"
+
+    def __init__(
+        self,
+        dataset: str = "digits",
+        *,
+        epochs: int = 10,
+        max_steps: int | None = None,
+        seconds: float | None = None,
+        batch_size: int = 64,
+        lr: float = 0.05,
+        optimizer: str = "sgd",
+        weight_decay: float = 5e-4,
+        subset: int | None = None,
+        seed: int = 0,
+        device: str = "auto",
+        test: bool = False,
+        network: dict[str, Any] | None = None,
+        keep_model: bool = False,
+        threads: int | None = None,
+    ) -> None:
+        self.dataset = dataset
+        self.epochs = epochs
+        self.max_steps = max_steps
+        self.seconds = seconds
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.subset = subset
+        self.seed = seed
+        self.device = device
+        self.test = test
+        self.network = network
+        self.keep_model = keep_model
+        self.threads = threads
+
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-able): ``Trainer(**config)`` is an equal trainer."""
+        config = {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
+        config["network"] = dict(self.network) if self.network is not None else None
+        return config
+
+    def __repr__(self) -> str:
+        defaults = {k: p.default for k, p in inspect.signature(type(self)).parameters.items()}
+        changed = [f"{k}={v!r}" for k, v in self.get_config().items() if v != defaults[k]]
+        return f"Trainer({', '.join(changed)})"
+
+    def __call__(self, arch: Architecture, *, epochs: int | None = None) -> dict[str, Any]:
+        """Train ``arch`` (for ``epochs``, default the trainer's) and return its metrics."""
+        if not isinstance(arch, Architecture):
+            raise TypeError(f"Trainer needs an Architecture (from space.sample or space.parse), got "
+                            f"{type(arch).__name__}")
+        self.validate()
+        hp = hyperparameters(arch)
+        settings = {
+            "epochs": self.epochs if epochs is None else epochs,
+            "batch_size": hp.get("batch_size", self.batch_size),
+            "lr": hp.get("lr", self.lr),
+            "weight_decay": hp.get("weight_decay", self.weight_decay),
+            "optimizer": self.optimizer,
+            "max_steps": self.max_steps,
+            "seconds": self.seconds,
+        }
+        _check_training("Trainer", **settings)
+        data = load_dataset(self.dataset, subset=self.subset, seed=self.seed)
+        seed = derive_seed(self.seed, arch.key)
+        dev = resolve_device(self.device)
+        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+            torch.manual_seed(seed)
+            model = build_model(arch, data.input_shape, data.num_classes, **(self.network or {}))
+        previous = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        try:
+            params, macs = count_params(model), count_macs(model, data.input_shape)
+            result = train_model(model, data, seed=seed, device=dev, test=self.test, **settings)
+        finally:
+            if self.threads is not None:
+                torch.set_num_threads(previous)
+        if self.keep_model:
+            self.last_model_ = model
+        return {**result, "params": params, "macs": macs}
+
+    def validate(self) -> None:
+        """Check the configuration now (calls check it anyway), e.g. before starting a long search.
+
+        Raises ValueError naming the parameter, the rule and the value received.
+        """
+        known = str(self.dataset).strip().lower().replace("_", "-") in DATASETS
+        _require("Trainer", "dataset", self.dataset, isinstance(self.dataset, str) and known,
+                 f"one of {list(DATASETS)}")
+        _require("Trainer", "subset", self.subset, self.subset is None or _is_int(self.subset, 2),
+                 "None or an int >= 2")
+        _require("Trainer", "seed", self.seed, _is_int(self.seed, 0), "an int >= 0")
+        _require("Trainer", "test", self.test, isinstance(self.test, bool), "True or False")
+        _require("Trainer", "keep_model", self.keep_model, isinstance(self.keep_model, bool), "True or False")
+        _require("Trainer", "network", self.network, self.network is None or isinstance(self.network, dict),
+                 "None or a dict of network options such as {'channels': 8}")
+        _require("Trainer", "device", self.device, isinstance(self.device, str), "'auto', 'cpu' or 'cuda'")
+        resolve_device(self.device)
+        _require("Trainer", "threads", self.threads, self.threads is None or _is_int(self.threads, 1),
+                 "None or an int >= 1")
+        _check_training("Trainer", epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                        optimizer=self.optimizer, weight_decay=self.weight_decay, max_steps=self.max_steps,
+                        seconds=self.seconds)
+
+
+def _check_training(owner: str, *, epochs: Any, batch_size: Any, lr: Any, optimizer: Any,
+                    weight_decay: Any, max_steps: Any, seconds: Any) -> None:
+    """Checks shared by Trainer and train_model: name the parameter, the rule and the value."""
+    _require(owner, "epochs", epochs, _is_int(epochs, 1), "an int >= 1")
+    _require(owner, "batch_size", batch_size, _is_int(batch_size, 1), "an int >= 1")
+    _require(owner, "lr", lr, _is_number(lr) and lr > 0, "a number > 0")
+    _require(owner, "optimizer", optimizer, optimizer in OPTIMIZERS, f"one of {list(OPTIMIZERS)}")
+    _require(owner, "weight_decay", weight_decay, _is_number(weight_decay) and weight_decay >= 0,
+             "a number >= 0")
+    _require(owner, "max_steps", max_steps, max_steps is None or _is_int(max_steps, 1), "None or an int >= 1")
+    _require(owner, "seconds", seconds, seconds is None or (_is_number(seconds) and seconds > 0),
+             "None or a number > 0")
+
+
+def _require(owner: str, name: str, value: Any, ok: bool, rule: str) -> None:
+    if not ok:
+        raise ValueError(f"{owner} {name} must be {rule}, got {value!r}")
+
+
+def _is_int(value: Any, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
