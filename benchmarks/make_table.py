@@ -66,11 +66,17 @@ def train(dataset: str, workers: int, limit: int | None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     done = set()
     if out.exists():
+        from nasnb.spaces import CellSpace
+
+        space = CellSpace()
         for line in out.read_text().splitlines():
             try:
-                done.add(json.loads(line)["key"])
+                row = json.loads(line)
+                key = space.parse(row["arch"]).key
             except (ValueError, KeyError):
-                pass  # a torn last line is retrained
+                continue  # a torn last line is retrained
+            if key == row["key"]:  # trained under the current key (the Trainer's seed derives from it)
+                done.add(key)
         with open(out, "rb+") as f:  # drop a torn tail
             data = f.read()
             f.seek(0)
@@ -98,9 +104,11 @@ def pack(dataset: str, partial: bool = False) -> None:
     from nasnb.spaces import CellSpace
 
     rows = {}
+    space = CellSpace()
     for line in (HERE / "tables" / f"{dataset}.jsonl").read_text().splitlines():
         row = json.loads(line)
-        rows[row["key"]] = row
+        if space.parse(row["arch"]).key == row["key"]:  # rows from an older canonical form are retrained
+            rows[row["key"]] = row
     reps = representatives()
     missing = [k for k, _ in reps if k not in rows]
     for k in missing if partial else []:

@@ -126,7 +126,11 @@ def cmd_search(args: argparse.Namespace) -> int:
     from .search import Search
     from .spaces import get_space
 
-    space = get_space(args.space)
+    if args.dataset == "moons" and args.space.startswith("chain"):
+        # 2-D points have no image to convolve: search multilayer perceptrons
+        space = get_space(args.space.replace("chain", "mlp", 1))
+    else:
+        space = get_space(args.space)
     strategy = strategies.get(args.strategy, **_params(args.param, "--param"))
     search = Search(space, strategy, _evaluator(args), budget=args.budget, seed=args.seed, run_dir=args.run_dir)
     return _run_with_progress(search)

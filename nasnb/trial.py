@@ -61,7 +61,7 @@ class Trial:
         return float(value)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), allow_nan=True)
+        return json.dumps(_finite(asdict(self)), separators=(",", ":"), allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Trial:
@@ -73,8 +73,23 @@ class Trial:
 
 
 def jsonable(value: Any) -> Any:
-    """A JSON round trip: what a trial holds live is exactly what a replay reads back."""
-    return json.loads(json.dumps(value, allow_nan=True, default=_default))
+    """A strict JSON round trip: what a trial holds live is exactly what a replay reads back.
+
+    Non-finite floats become None, so the log stays standard JSON that a browser can parse.
+    """
+    return json.loads(json.dumps(_finite(value), allow_nan=False, default=_default))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return _finite(value.tolist())
+    return value
 
 
 def _default(value: Any) -> Any:

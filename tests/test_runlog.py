@@ -12,7 +12,7 @@ from nasnb.runs import RunLogError, RunLogWarning, RunWriter
 from nasnb.runs.files import read_trials
 from nasnb.trial import Trial
 
-metric_values = st.one_of(st.floats(allow_nan=False), st.integers(), st.text(max_size=5), st.none(),
+metric_values = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(), st.text(max_size=5), st.none(),
                           st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=3))
 trials = st.builds(
     Trial,
@@ -44,6 +44,15 @@ def test_trials_round_trip_and_any_truncation_keeps_a_clean_prefix(tmp_path_fact
     assert len(prefix) in (complete_lines, complete_lines + 1)  # a whole record may lack only its newline
     torn = len(prefix) < len(records) and raw[:cut].rstrip(b"\n") != b"\n".join(raw.split(b"\n")[: len(prefix)])
     assert bool(problems) == torn
+
+
+def test_non_finite_metrics_are_logged_as_null_so_the_log_stays_standard_json(tmp_path):
+    writer = RunWriter(tmp_path / "r", {"space": {}})
+    writer.append(Trial(0, 0, "a", {}, {"accuracy": 0.5, "val_loss": float("nan"), "curve": [1.0, float("inf")]}))
+    writer.close()
+    line = (tmp_path / "r" / "trials.jsonl").read_text()
+    assert "NaN" not in line and "Infinity" not in line
+    assert json.loads(line)["metrics"] == {"accuracy": 0.5, "val_loss": None, "curve": [1.0, None]}
 
 
 def test_corrupt_last_line_is_reported_skipped_and_resume_continues(tmp_path, planted):

@@ -120,7 +120,15 @@ def test_canonical_key_merges_dead_and_skip_paths_but_not_different_functions():
     assert skip.key == "conv_3x3(x)"
     assert p("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|").key == "zero"
     assert p("|conv_1x1~0|+|none~0|none~1|+|none~0|conv_3x3~1|none~2|").key != skip.key
-    assert len({a.key for a in space}) == 4930
+    assert len({a.key for a in space}) == 4975
+
+
+def test_one_instance_reached_twice_differs_from_two_parallel_instances():
+    p = CellSpace().parse
+    doubled = p("|conv_1x1~0|+|none~0|skip_connect~1|+|none~0|skip_connect~1|skip_connect~2|")
+    parallel = p("|conv_1x1~0|+|conv_1x1~0|none~1|+|none~0|skip_connect~1|skip_connect~2|")
+    assert doubled.key == "2*conv_1x1(x)"
+    assert parallel.key == "conv_1x1(x)+conv_1x1(x)"
 
 
 @pytest.mark.parametrize(

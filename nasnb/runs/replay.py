@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..spaces import BaseSpace
 from ..strategies import BaseStrategy, get
-from ..trial import Trial
+from ..trial import Trial, jsonable
 from .files import RunLogError
 
 if TYPE_CHECKING:
@@ -26,10 +26,14 @@ def fast_forward(strategy: BaseStrategy, space: BaseSpace, trials: list[Trial]) 
     """Ask and tell ``trials`` in order, checking the strategy proposes what the log says."""
     for trial in trials:
         proposal = strategy.ask()
-        if str(proposal.arch) != trial.arch and proposal.arch != space.parse(trial.arch):
+        fidelity = jsonable(proposal.fidelity) if proposal.fidelity else None
+        if (str(proposal.arch) != trial.arch and proposal.arch != space.parse(trial.arch)) or fidelity != (
+            trial.fidelity or None
+        ):
             raise RunLogError(
-                f"replay diverged at trial {trial.id}: the strategy now proposes {proposal.arch} but the "
-                f"log has {trial.arch}. The strategy's parameters or code changed since the run was recorded."
+                f"replay diverged at trial {trial.id}: the strategy now proposes {proposal.arch} "
+                f"(fidelity {fidelity}) but the log has {trial.arch} (fidelity {trial.fidelity}). "
+                "The strategy's parameters or code changed since the run was recorded."
             )
         strategy.tell(trial)
 

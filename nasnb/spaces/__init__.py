@@ -3,8 +3,8 @@
 from .architecture import Architecture
 from .base import BaseSpace, Decision, as_rng
 from .cell import EDGES, OPS, CellSpace, edge_nodes
-from .drawing import ArchitectureGraph, architecture_graph, plot_architecture
 from .chain import ChainSpace
+from .drawing import ArchitectureGraph, architecture_graph, plot_architecture
 from .errors import InvalidArchitectureError
 from .hyper import HyperSpace
 from .product import ProductSpace, hyperparameters, network_part

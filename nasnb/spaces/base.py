@@ -43,9 +43,21 @@ class BaseSpace(abc.ABC):
 
     # -- what a subclass provides -------------------------------------------------------------
     @property
-    @abc.abstractmethod
     def choices(self) -> dict[str, tuple[Hashable, ...]]:
-        """Every decision point that can occur, with every option it can take."""
+        """Every decision point that can occur, with every option it can take.
+
+        Computed (and the configuration checked) once: a space is treated as immutable after
+        its first use, which keeps the walk cheap for strategies that call it thousands of times.
+        """
+        cached = self.__dict__.get("_choices_cache")
+        if cached is None:
+            cached = self._define_choices()
+            self.__dict__["_choices_cache"] = cached
+        return cached
+
+    @abc.abstractmethod
+    def _define_choices(self) -> dict[str, tuple[Hashable, ...]]:
+        """Build ``choices``, raising ValueError for a bad configuration."""
 
     @abc.abstractmethod
     def next_decision(self, partial: Mapping[str, Any]) -> Decision | None:
@@ -61,7 +73,11 @@ class BaseSpace(abc.ABC):
 
     @abc.abstractmethod
     def get_config(self) -> dict[str, Any]:
-        """Constructor arguments, JSON-able, so ``type(self)(**get_config())`` rebuilds the space."""
+        """JSON-able configuration; ``space_from_config(space_to_config(space))`` rebuilds any space.
+
+        For leaf spaces these are the constructor arguments; a ProductSpace nests its components'
+        configs, which is why rebuilding goes through ``space_from_config``.
+        """
 
     def canonical_key(self, arch: Architecture) -> str:
         """Key shared by functionally equal architectures; the text form unless overridden."""

@@ -46,16 +46,15 @@ class CellSpace(BaseSpace):
     def get_config(self) -> dict[str, Any]:
         return {"ops": list(self.ops)}
 
-    @property
-    def choices(self) -> dict[str, tuple[str, ...]]:
-        return {edge: self._ops() for edge in EDGES}
-
-    def _ops(self) -> tuple[str, ...]:
+    def _define_choices(self) -> dict[str, tuple[str, ...]]:
         ops = tuple(self.ops)
         unknown = [o for o in ops if o not in OPS]
         if unknown or not ops:
             raise ValueError(f"CellSpace ops must be a non-empty subset of {OPS}; got {list(ops)}")
-        return ops
+        return {edge: ops for edge in EDGES}
+
+    def _ops(self) -> tuple[str, ...]:
+        return self.choices[EDGES[0]]
 
     def next_decision(self, partial: Mapping[str, Any]) -> Decision | None:
         for edge in EDGES:
@@ -123,23 +122,38 @@ class CellSpace(BaseSpace):
         return self.validate(choices)
 
     def canonical_key(self, arch: Architecture) -> str:
-        """Functional form of the cell: equal for isomorphic cells.
+        """Functional form of the cell: equal for isomorphic cells, different for different networks.
 
-        Each node is a sum of terms. ``none`` edges (and edges from a node that is always zero)
-        add nothing, ``skip_connect`` adds the source node's terms themselves, and any other
-        operation adds one term ``op(source)``. Sums are sorted multisets, so the order of
-        parallel edges and node numbering do not matter; only what reaches node 3 counts.
+        Every operation on an edge is an *instance* with its own weights. A node is the multiset
+        of instances that reach it: ``none`` edges (and edges from an always-zero node) add
+        nothing, ``skip_connect`` forwards the source's instances unchanged, and any other op adds
+        one new instance ``op(source)``. An instance reached by two skip paths counts twice
+        (``2*conv_1x1(x)``), which differs from two parallel convolutions
+        (``conv_1x1(x)+conv_1x1(x)``: two sets of weights). Sorting makes edge order and node
+        numbering irrelevant; only what reaches node 3 counts.
         """
-        terms: dict[int, tuple[str, ...]] = {0: ("x",)}
+        instances: dict[int, list[tuple[int, str]]] = {0: [(0, "x")]}
+        next_id = 1
         for target in range(1, N_NODES):
-            node: list[str] = []
+            node: list[tuple[int, str]] = []
             for src in range(target):
-                op, source = arch[f"{src}->{target}"], terms[src]
+                op, source = arch[f"{src}->{target}"], instances[src]
                 if op == "none" or not source:
                     continue
                 if op == "skip_connect":
                     node.extend(source)
                 else:
-                    node.append(f"{op}({'+'.join(source)})")
-            terms[target] = tuple(sorted(node))
-        return "+".join(terms[N_NODES - 1]) or "zero"
+                    node.append((next_id, f"{op}({_node_form(source)})"))
+                    next_id += 1
+            instances[target] = node
+        return _node_form(instances[N_NODES - 1]) or "zero"
+
+
+def _node_form(terms: list[tuple[int, str]]) -> str:
+    """Sorted sum of instances, each with how many times it arrives (``2*op(...)``)."""
+    counts: dict[int, int] = {}
+    text: dict[int, str] = {}
+    for instance, term in terms:
+        counts[instance] = counts.get(instance, 0) + 1
+        text[instance] = term
+    return "+".join(sorted(f"{n}*{text[i]}" if n > 1 else text[i] for i, n in counts.items()))

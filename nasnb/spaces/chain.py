@@ -87,8 +87,7 @@ class ChainSpace(BaseSpace):
             return [("pool", tuple(self.pools))]
         return common
 
-    @property
-    def choices(self) -> dict[str, tuple[Any, ...]]:
+    def _define_choices(self) -> dict[str, tuple[Any, ...]]:
         self._check()
         out: dict[str, tuple[Any, ...]] = {"depth": tuple(range(1, self.max_layers + 1))}
         for i in range(1, self.max_layers + 1):
@@ -102,7 +101,7 @@ class ChainSpace(BaseSpace):
         return out
 
     def next_decision(self, partial: Mapping[str, Any]) -> Decision | None:
-        self._check()
+        self.choices  # noqa: B018 - validates the configuration once
         if "depth" not in partial:
             return Decision("depth", tuple(range(1, self.max_layers + 1)))
         flattened = False
@@ -124,7 +123,7 @@ class ChainSpace(BaseSpace):
         return None
 
     def __len__(self) -> int:
-        self._check()
+        self.choices  # noqa: B018 - validates the configuration once
         n_spatial = sum(_product(o for _, o in self._fields(t)) for t in self.layer_types if t in SPATIAL)
         n_fc = _product(o for _, o in self._fields("fc")) if "fc" in self.layer_types else 0
         total = 0

@@ -41,8 +41,7 @@ class HyperSpace(BaseSpace):
     def get_config(self) -> dict[str, Any]:
         return {k: list(v) for k, v in self.choices.items()}
 
-    @property
-    def choices(self) -> dict[str, tuple[Any, ...]]:
+    def _define_choices(self) -> dict[str, tuple[Any, ...]]:
         out = {}
         for name in DEFAULTS:
             options = tuple(getattr(self, name))

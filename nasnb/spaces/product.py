@@ -45,15 +45,15 @@ class ProductSpace(BaseSpace):
 
         return {part: space_to_config(space) for part, space in self._check().items()}
 
-    @property
-    def choices(self) -> dict[str, tuple[Any, ...]]:
+    def _define_choices(self) -> dict[str, tuple[Any, ...]]:
         out: dict[str, tuple[Any, ...]] = {}
         for space in self._check().values():
             out.update(space.choices)
         return out
 
     def next_decision(self, partial: Mapping[str, Any]) -> Decision | None:
-        for space in self._check().values():
+        self.choices  # noqa: B018 - validates the components once
+        for space in self.components.values():
             own = {k: v for k, v in partial.items() if k in space.choices}
             decision = space.next_decision(own)
             if decision is not None:

@@ -19,16 +19,19 @@ SPACES: dict[str, type[BaseSpace]] = {
 
 
 def get_space(name: str, **params: Any) -> BaseSpace:
-    """A space by name: ``cell``, ``chain``, ``hyper``, or ``cell+hyper`` / ``chain+hyper``."""
+    """A space by name: ``cell``, ``chain``, ``mlp`` (fully-connected chains), ``hyper``, or joined
+    with ``+`` (``cell+hyper``)."""
     if not isinstance(name, str):
         raise TypeError(f"space name must be a string, got {type(name).__name__}")
     if "+" in name:
         parts = [p.strip() for p in name.split("+")]
-        labels = ["arch" if p in ("cell", "chain") else "hp" if p == "hyper" else p for p in parts]
+        labels = ["arch" if p in ("cell", "chain", "mlp") else "hp" if p == "hyper" else p for p in parts]
         return ProductSpace(**{label: get_space(p) for label, p in zip(labels, parts)})
+    if name == "mlp":
+        return ChainSpace(**{"layer_types": ("fc",), **params})
     if name not in SPACES or name == "product":
         raise ValueError(
-            f"unknown space {name!r}; choose from {sorted(set(SPACES) - {'product'})} "
+            f"unknown space {name!r}; choose from {sorted(set(SPACES) - {'product'} | {'mlp'})} "
             "or join them with '+' (e.g. 'cell+hyper')"
         )
     return SPACES[name](**params)
