@@ -191,8 +191,9 @@ class Trainer:
     architecture of a search is judged on the same validation set.
 
     ``threads`` sets torch's CPU threads during each call (restored afterwards; None leaves them).
-    When several evaluations share the CPU, use 1: on a busy 2-core machine two threads per
-    evaluation made small models 5-10x slower than one, as the threads wait on each other.
+    The default is 1 because NAS trains many small networks: on a busy 2-core machine two
+    threads per evaluation made them 5-10x slower than one, as the threads wait on each other.
+    For a large model on an idle many-core machine, pass None (or more threads).
     """
 
     name = "trainer"
@@ -214,7 +215,7 @@ class Trainer:
         test: bool = False,
         network: dict[str, Any] | None = None,
         keep_model: bool = False,
-        threads: int | None = None,
+        threads: int | None = 1,
     ) -> None:
         self.dataset = dataset
         self.epochs = epochs
