@@ -12,7 +12,8 @@ from nasnb.runs import RunLogError, RunLogWarning, RunWriter
 from nasnb.runs.files import read_trials
 from nasnb.trial import Trial
 
-metric_values = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(), st.text(max_size=5), st.none(),
+finite = st.floats(allow_nan=False, allow_infinity=False)
+metric_values = st.one_of(finite, st.integers(), st.text(max_size=5), st.none(),
                           st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=3))
 trials = st.builds(
     Trial,

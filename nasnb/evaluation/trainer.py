@@ -12,6 +12,7 @@ import inspect
 import math
 import time
 import zlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -44,6 +45,7 @@ def train_model(
     seed: int = 0,
     device: str | torch.device = "auto",
     test: bool = False,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` in place on ``dataset`` and return its metrics (see ``Trainer``).
 
@@ -52,6 +54,10 @@ def train_model(
     paused by the search does not count). Shuffling and dropout draw from ``seed`` only; the
     caller's global random state is left as it was. A trailing batch of a single sample is skipped
     because BatchNorm cannot normalise one sample.
+
+    ``on_epoch``, if given, is called after each epoch's validation with ``{"epoch", "model",
+    "train_loss", "val_loss", "val_accuracy"}``, so explainers can record weights and gradients
+    over training (the gradients of the epoch's last batch are still on the parameters).
     """
     _check_training("train_model", epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
                     weight_decay=weight_decay, max_steps=max_steps, seconds=seconds)
@@ -63,12 +69,13 @@ def train_model(
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(seed)
         return _train(model.to(dev), data, dev, epochs, batch_size, lr, optimizer, weight_decay,
-                      max_steps, seconds, seed, test)
+                      max_steps, seconds, seed, test, on_epoch)
 
 
 def _train(model: nn.Module, data: Dataset, dev: torch.device, epochs: int, batch_size: int, lr: float,
            optimizer: str, weight_decay: float, max_steps: int | None, seconds: float | None,
-           seed: int, test: bool) -> dict[str, Any]:
+           seed: int, test: bool,
+           on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     x, y = data.train.x.to(dev), data.train.y.to(dev)
     n = len(y)
     bs = min(batch_size, n)
@@ -120,6 +127,9 @@ def _train(model: nn.Module, data: Dataset, dev: torch.device, epochs: int, batc
             curves[key].append(v)
         report_progress(epoch=epoch, epochs=epochs, val_accuracy=val_acc, val_loss=val_loss,
                         train_loss=train_loss)
+        if on_epoch is not None:
+            on_epoch({"epoch": epoch, "model": model, "train_loss": train_loss, "val_loss": val_loss,
+                      "val_accuracy": val_acc})
         if out_of_budget():
             break
     result = {

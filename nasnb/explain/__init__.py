@@ -1,0 +1,62 @@
+"""Explaining a search and its networks: per-op importance, decision paths, dynamics, visual explanations.
+
+Every explainer returns plain data (DataFrames, frozen dataclasses, a networkx graph) and has a
+separate ``plot_*`` function (matplotlib, ``ax=None``) that notebooks and the explorer share.
+
+* across a population: ``op_importance``, ``compare_estimators``, ``ImportanceTracker``;
+* inside one trained network: ``edge_importance`` (ablation or captum attribution), ``agreement``;
+* the search's history: ``lineage_graph``, ``path_to_best``, ``explain_trial``, ``explain_path``;
+* one input: ``explain_input`` (edge attributions, strongest cell path, saliency, feature maps);
+* 2-D data: ``population_boundaries``, ``decision_boundary``;
+* training: ``record_dynamics``, ``training_curves``, ``export_tensorboard``.
+
+Submodules load on first use, so ``import nasnb.explain`` pulls in neither torch, captum nor
+matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    # population importance
+    "ESTIMATORS": ".importance", "EstimatorComparison": ".importance", "ImportanceTracker": ".importance",
+    "OpImportance": ".importance", "compare_estimators": ".importance", "op_importance": ".importance",
+    "spearman": ".importance",
+    "importance_matrix": ".importance_plots", "plot_decision_importance": ".importance_plots",
+    "plot_importance": ".importance_plots",
+    # inside one network
+    "InModelAgreement": ".in_model", "agreement": ".in_model", "edge_importance": ".in_model",
+    "module_attributions": ".in_model", "plot_edge_importance": ".in_model",
+    # decision paths of the search
+    "change_label": ".lineage", "lineage_graph": ".lineage", "parent_links": ".lineage",
+    "path_to_best": ".lineage", "plot_lineage": ".lineage",
+    "explain_path": ".narrate", "explain_trial": ".narrate",
+    # one input
+    "CELL_PATHS": ".input_paths", "InputExplanation": ".input_paths", "default_layers": ".input_paths",
+    "edge_attributions": ".input_paths", "explain_input": ".input_paths", "feature_maps": ".input_paths",
+    "plot_cell_paths": ".input_paths", "plot_feature_maps": ".input_paths",
+    "plot_input_explanation": ".input_paths", "saliency_map": ".input_paths", "strongest_paths": ".input_paths",
+    # decision boundaries
+    "DecisionBoundary": ".boundaries", "decision_boundary": ".boundaries",
+    "plot_decision_boundaries": ".boundaries", "population_boundaries": ".boundaries",
+    # training dynamics
+    "Dynamics": ".dynamics", "Histogram": ".dynamics", "export_tensorboard": ".dynamics",
+    "plot_dynamics": ".dynamics", "plot_histograms": ".dynamics", "plot_training_curves": ".dynamics",
+    "record_dynamics": ".dynamics", "training_curves": ".dynamics",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,294 @@
+"""Per-op importance across a population: which choices, at which decision points, paid off.
+
+A search leaves behind many (architecture, score) pairs. Reading them per decision point answers
+the questions students ask first: does ``conv_3x3`` on edge ``1->3`` help? Does edge ``0->1``
+matter at all? ``op_importance`` answers both with intervals, because with thirty trials most
+differences are noise, and showing that honestly is half the lesson.
+
+Two estimators (``_estimators.py``): ``"marginal"`` compares average scores of the trials that
+made each choice, ``"forest"`` asks a random forest fitted to the population. They agree on
+random samples of an additive objective and disagree where interactions or a biased sample
+(evolution's population is anything but random) fool the simpler one; ``compare_estimators``
+puts them side by side. ``ImportanceTracker`` keeps the answer current while a search runs.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..spaces import BaseSpace
+from ..trial import Trial
+from . import _estimators
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ESTIMATORS = ("marginal", "forest")
+OPTION_COLUMNS = ["decision", "option", "effect", "low", "high", "n"]
+DECISION_COLUMNS = ["decision", "importance", "low", "high", "n", "active"]
+
+
+@dataclass(frozen=True)
+class OpImportance:
+    """Importance of every option and decision point, with intervals.
+
+    ``options``: one row per (decision, option) of every decision that occurred at least once:
+    ``effect`` (metric change from choosing this option, relative to the average option of the
+    same decision), its interval ``low``..``high`` and ``n`` (trials that chose it; NaN effect
+    for options never tried, NaN interval for options tried fewer than twice).
+    ``decisions``: one row per decision point, most important first: ``importance`` (standard
+    deviation of its option effects, in metric units), interval, ``n`` (trials where it occurs)
+    and ``active`` (that fraction of all trials).
+    """
+
+    options: pd.DataFrame
+    decisions: pd.DataFrame
+    metric: str
+    estimator: str
+    confidence: float
+    n_trials: int
+    n_failed: int
+
+    def effect(self, decision: str, option: Hashable) -> float:
+        """The effect of one option, e.g. ``result.effect("1->3", "conv_3x3")``."""
+        rows = self.options[(self.options["decision"] == decision) & (self.options["option"] == option)]
+        if rows.empty:
+            raise KeyError(f"no option {option!r} at decision {decision!r} in this result; decisions are "
+                           f"{sorted(set(self.options['decision']))}")
+        return float(rows["effect"].iloc[0])
+
+    def ranking(self) -> list[str]:
+        """Decision points, most important first (unknown importance last)."""
+        return list(self.decisions["decision"])
+
+
+@dataclass(frozen=True)
+class EstimatorComparison:
+    """Both estimators on the same trials: side-by-side frames and how well their ranks agree."""
+
+    marginal: OpImportance
+    forest: OpImportance
+    options: pd.DataFrame  # decision, option, marginal, forest
+    decisions: pd.DataFrame  # decision, marginal, forest, marginal_rank, forest_rank
+    option_spearman: float
+    decision_spearman: float
+
+
+class ImportanceTracker:
+    """Per-op importance kept up to date during a search: ``search.on("trial_finished", tracker.update)``.
+
+    ``update`` only appends one coded row (failed trials and missing metrics are counted and
+    skipped), so it is safe in the search thread; ``result`` recomputes lazily, once per change,
+    and is cached in between. For the marginal estimator that is a few matrix products over the
+    population (milliseconds for a thousand trials with 200 resamples); the forest refits its
+    forests and is better refreshed every few trials. Lower ``n_bootstrap`` for faster refreshes.
+    """
+
+    def __init__(
+        self, space: BaseSpace, *, metric: str = "accuracy", estimator: str = "marginal", n_bootstrap: int = 200,
+        confidence: float = 0.95, seed: int = 0,
+    ) -> None:
+        _check(space, metric, estimator, n_bootstrap, confidence)
+        self.space = space
+        self.metric = metric
+        self.estimator = estimator
+        self.n_bootstrap = n_bootstrap
+        self.confidence = confidence
+        self.seed = seed
+        self.decisions_ = list(space.choices)
+        self.options_ = [tuple(space.choices[d]) for d in self.decisions_]
+        self._index = {d: j for j, d in enumerate(self.decisions_)}
+        self._codes: list[np.ndarray] = []
+        self._scores: list[float] = []
+        self.n_failed_ = 0
+        self._cache: OpImportance | None = None
+        self._lock = threading.Lock()
+
+    def update(self, trial: Trial) -> None:
+        """Add one finished trial (a failure, or a trial without the metric, is only counted)."""
+        score = trial.score(self.metric)
+        if score is None:
+            with self._lock:
+                self.n_failed_ += 1
+                self._cache = None
+            return
+        row = self._encode(trial)
+        with self._lock:
+            self._codes.append(row)
+            self._scores.append(score)
+            self._cache = None
+
+    def extend(self, trials: Iterable[Trial]) -> ImportanceTracker:
+        """Add many trials; returns the tracker so construction and filling chain."""
+        for trial in trials:
+            self.update(trial)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._scores)
+
+    def _encode(self, trial: Trial) -> np.ndarray:
+        try:
+            arch = self.space.parse(trial.arch)
+        except Exception as err:
+            raise ValueError(f"trial {trial.id}'s arch {trial.arch!r} is not an architecture of {self.space!r}: "
+                             f"{err}") from err
+        row = np.full(len(self.decisions_), -1, dtype=np.int64)
+        for name, value in arch.items():
+            j = self._index[name]
+            row[j] = _option_index(self.options_[j], value)
+        return row
+
+    def result(self) -> OpImportance:
+        """The importance of everything seen so far (cached until the next ``update``)."""
+        with self._lock:
+            cached = self._cache
+            codes = np.array(self._codes, dtype=np.int64).reshape(len(self._codes), len(self.decisions_))
+            scores = np.array(self._scores, dtype=float)
+            n_failed = self.n_failed_
+        if cached is not None:
+            return cached
+        result = self._compute(codes, scores, n_failed)
+        with self._lock:
+            if len(self._scores) == len(scores) and self.n_failed_ == n_failed:
+                self._cache = result
+        return result
+
+    def _compute(self, codes: np.ndarray, y: np.ndarray, n_failed: int) -> OpImportance:
+        import pandas as pd
+
+        option_rows: list[dict[str, Any]] = []
+        decision_rows: list[dict[str, Any]] = []
+        if len(y):
+            rng = np.random.default_rng(self.seed)
+            estimate = getattr(_estimators, self.estimator)
+            sizes = [len(o) for o in self.options_]
+            for name, options, est in zip(self.decisions_, self.options_,
+                                          estimate(codes, y, sizes, self.n_bootstrap, self.confidence, rng)):
+                if est is None:
+                    continue
+                for o, option in enumerate(options):
+                    option_rows.append({"decision": name, "option": option, "effect": _nan(est.effect[o]),
+                                        "low": _nan(est.low[o]), "high": _nan(est.high[o]), "n": int(est.count[o])})
+                decision_rows.append({"decision": name, "importance": est.importance, "low": est.importance_low,
+                                      "high": est.importance_high, "n": est.n, "active": est.n / len(y)})
+        options = pd.DataFrame(option_rows, columns=OPTION_COLUMNS)
+        decisions = pd.DataFrame(decision_rows, columns=DECISION_COLUMNS)
+        if len(decisions):
+            decisions = decisions.sort_values("importance", ascending=False, na_position="last", kind="stable")
+            decisions = decisions.reset_index(drop=True)
+        return OpImportance(options, decisions, self.metric, self.estimator, self.confidence, len(y), n_failed)
+
+
+def op_importance(
+    trials: Any, space: BaseSpace | None = None, *, metric: str = "accuracy", estimator: str = "marginal",
+    n_bootstrap: int = 200, confidence: float = 0.95, seed: int = 0,
+) -> OpImportance:
+    """Importance of each option and decision point over a population of trials.
+
+    ``trials`` is a list of Trials, a Run or a Search (``space`` defaults to theirs).
+    ``estimator`` is ``"marginal"`` (differences of conditional means; fast, exact for additive
+    objectives sampled at random) or ``"forest"`` (random-forest permutation importance and
+    partial dependence; catches interactions, slower, effects shrunk toward 0). ``n_bootstrap``
+    resamples give ``confidence`` intervals (0 skips them; the forest refits at most 30 forests,
+    and its intervals measure the forest's stability rather than calibrated coverage). Failed
+    trials are left out; no usable trial gives empty frames, a handful give wide or missing (NaN)
+    intervals, never an error.
+    """
+    trials, space = _trials_and_space(trials, space)
+    return ImportanceTracker(space, metric=metric, estimator=estimator, n_bootstrap=n_bootstrap,
+                             confidence=confidence, seed=seed).extend(trials).result()
+
+
+def compare_estimators(
+    trials: Any, space: BaseSpace | None = None, *, metric: str = "accuracy", n_bootstrap: int = 200,
+    confidence: float = 0.95, seed: int = 0,
+) -> EstimatorComparison:
+    """Marginal and forest importance of the same trials, side by side, with Spearman rank agreement.
+
+    High agreement says the ranking does not hinge on the estimator; low agreement is a cue to
+    look for interactions between decisions or for a population that is not a random sample.
+    """
+    import pandas as pd
+
+    trials, space = _trials_and_space(trials, space)
+    results = {name: op_importance(trials, space, metric=metric, estimator=name, n_bootstrap=n_bootstrap,
+                                   confidence=confidence, seed=seed) for name in ESTIMATORS}
+    m, f = results["marginal"], results["forest"]
+    options = m.options[["decision", "option", "effect"]].rename(columns={"effect": "marginal"})
+    options = options.assign(forest=f.options["effect"].to_numpy() if len(f.options) == len(options) else np.nan)
+    decisions = m.decisions[["decision", "importance"]].rename(columns={"importance": "marginal"})
+    decisions = decisions.merge(f.decisions[["decision", "importance"]].rename(columns={"importance": "forest"}),
+                                on="decision", how="outer")
+    for name in ESTIMATORS:
+        decisions[f"{name}_rank"] = decisions[name].rank(ascending=False, method="average")
+    decisions = decisions.sort_values("marginal", ascending=False, na_position="last").reset_index(drop=True)
+    return EstimatorComparison(m, f, pd.DataFrame(options).reset_index(drop=True), decisions,
+                               spearman(options["marginal"], options["forest"]),
+                               spearman(decisions["marginal"], decisions["forest"]))
+
+
+def spearman(a: Any, b: Any) -> float:
+    """Spearman rank correlation over the pairs where both are finite; NaN with fewer than 3 pairs."""
+    from scipy.stats import spearmanr
+
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 3 or np.ptp(x[keep]) == 0 or np.ptp(y[keep]) == 0:
+        return float("nan")
+    return float(spearmanr(x[keep], y[keep]).statistic)
+
+
+def _trials_and_space(trials: Any, space: BaseSpace | None) -> tuple[list[Trial], BaseSpace]:
+    """Accept a Run, a Search or a list of trials; the space comes from the first two when not given."""
+    if space is None:
+        space = getattr(trials, "space", None)
+        if not isinstance(space, BaseSpace):
+            raise TypeError("space is required when trials is a plain list: pass the search space, "
+                            "e.g. op_importance(trials, CellSpace())")
+    listed = list(getattr(trials, "trials", trials))
+    bad = [type(t).__name__ for t in listed if not isinstance(t, Trial)]
+    if bad:
+        raise TypeError(f"trials must be Trial records (a Run, a Search or a list of Trials), got {bad[0]}")
+    return listed, space
+
+
+def _check(space: Any, metric: Any, estimator: Any, n_bootstrap: Any, confidence: Any) -> None:
+    if not isinstance(space, BaseSpace):
+        raise TypeError(f"space must be a nasnb space such as CellSpace(), got {type(space).__name__}")
+    if not isinstance(metric, str) or not metric:
+        raise ValueError(f"metric must be a metric name such as 'accuracy', got {metric!r}")
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator must be one of {list(ESTIMATORS)}, got {estimator!r}")
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be an int >= 0 (0 = no intervals), got {n_bootstrap!r}")
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+        raise ValueError(f"confidence must be a number in (0, 1), such as 0.95, got {confidence!r}")
+
+
+def _option_index(options: tuple[Hashable, ...], value: Hashable) -> int:
+    for i, o in enumerate(options):
+        if o == value and type(o) is type(value):
+            return i
+    return options.index(value)
+
+
+def _nan(value: Any) -> float:
+    value = float(value)
+    return value if np.isfinite(value) else float("nan")
+
+
+__all__ = [
+    "ESTIMATORS",
+    "EstimatorComparison",
+    "ImportanceTracker",
+    "OpImportance",
+    "compare_estimators",
+    "op_importance",
+    "spearman",
+]
