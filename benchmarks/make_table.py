@@ -123,7 +123,7 @@ def pack(dataset: str, partial: bool = False) -> None:
     def column(name, dtype=np.float32, fill=np.nan):
         return np.array([rows[k].get(name, fill) if rows[k]["status"] == "ok" else fill for k in keys], dtype=dtype)
 
-    curves = np.full((len(keys), epochs), np.nan, dtype=np.float32)
+    curves = np.full((len(keys), epochs), np.nan, dtype=np.float64)
     for i, k in enumerate(keys):
         if rows[k]["status"] == "ok":
             curve = rows[k]["curves"]["val_accuracy"]
@@ -135,8 +135,8 @@ def pack(dataset: str, partial: bool = False) -> None:
         target,
         index=index,
         keys=np.array(keys),
-        val_accuracy=column("accuracy"),
-        test_accuracy=column("test_accuracy"),
+        val_accuracy=column("accuracy", np.float64),  # exact fractions of the validation set
+        test_accuracy=column("test_accuracy", np.float64),
         train_seconds=column("train_seconds"),
         params=column("params", np.int64, -1),
         macs=column("macs", np.int64, -1),

@@ -77,8 +77,10 @@ def _evaluator(args: argparse.Namespace):
             params["subset"] = args.subset
         return Trainer(dataset=args.dataset, **params)
     if args.evaluator == "table":
-        from .evaluation.table import TableEvaluator
+        from .evaluation.table import TableEvaluator, available_tables
 
+        if args.dataset not in available_tables():
+            raise ValueError(f"no benchmark table for {args.dataset!r}; tables exist for {available_tables()}")
         return TableEvaluator(dataset=args.dataset, **params)
     raise ValueError(f"unknown evaluator {args.evaluator!r}; choose 'trainer' or 'table'")
 

@@ -1,6 +1,11 @@
 import os
 
-import pytest
+# NAS trains many tiny networks: one thread each is fastest and never thrashes a shared CPU.
+# Set before torch is imported here or in any subprocess the tests start.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(

@@ -14,6 +14,7 @@ from typing import Any
 EVALUATORS: dict[str, str] = {
     "trainer": "nasnb.evaluation.trainer:Trainer",
     "table": "nasnb.evaluation.table:TableEvaluator",
+    "proxy": "nasnb.evaluation.proxies:ProxyEvaluator",
 }
 
 

@@ -1,0 +1,190 @@
+"""Zero-cost proxies on cases whose answer is known, the proxy evaluator, pre-screening and correlations."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from nasnb import Search
+from nasnb.evaluation.proxies import (
+    PROXIES,
+    ProxyEvaluator,
+    build_proxy_model,
+    loss_gradients,
+    naswot,
+    prescreen,
+    proxy_batch,
+    score_model,
+    synflow,
+)
+from nasnb.evaluation.proxy_analysis import (
+    plot_proxy_correlation,
+    proxy_correlation_data,
+    proxy_correlations,
+    score_cells,
+)
+from nasnb.evaluation.table import load_table
+from nasnb.nn import count_params
+from nasnb.spaces import CellSpace
+from nasnb.strategies import PrescreenStrategy, get
+
+ZERO = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+DEAD_END = "|conv_3x3~0|+|none~0|conv_3x3~1|+|none~0|none~1|none~2|"  # computes, but never reaches node 3
+CONV = "|conv_3x3~0|+|conv_3x3~0|conv_1x1~1|+|skip_connect~0|conv_3x3~1|conv_3x3~2|"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """Tiny networks run fastest on one thread; several threads on a busy 2-core machine thrash."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return proxy_batch("digits", batch_size=32, seed=0)
+
+
+def model_of(text: str, data) -> nn.Module:
+    return build_proxy_model(CellSpace().parse(text), data)
+
+
+def test_synflow_is_zero_when_no_path_reaches_the_output(batch):
+    x, y, data = batch
+    for text in (ZERO, DEAD_END):
+        assert synflow(model_of(text, data), x) == 0.0
+    assert synflow(model_of(CONV, data), x) > 0.0
+
+
+def test_scoring_leaves_the_model_unchanged(batch):
+    x, y, data = batch
+    model = model_of(CONV, data)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    score_model(model, x, y, PROXIES)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+
+
+def test_params_proxy_equals_count_params(batch):
+    x, y, data = batch
+    for text in (ZERO, CONV):
+        model = model_of(text, data)
+        assert score_model(model, x, y, ["params"])["params"] == count_params(model)
+    assert ProxyEvaluator("params")(CellSpace().parse(CONV))["params"] == count_params(model_of(CONV, data))
+
+
+def test_snip_and_grad_norm_match_their_definitions():
+    torch.manual_seed(0)
+    model = nn.Linear(3, 2)
+    x, y = torch.randn(5, 3), torch.tensor([0, 1, 1, 0, 1])
+    nn.functional.cross_entropy(model(x), y).backward()
+    scores = loss_gradients(model, x, y)
+    assert scores["snip"] == pytest.approx(float((model.weight.grad * model.weight).abs().sum().detach()))
+    assert scores["grad_norm"] == pytest.approx(float(model.weight.grad.norm()))
+
+
+def test_naswot_is_log_det_of_the_hamming_kernel():
+    model = nn.Sequential(nn.Identity(), nn.ReLU())  # codes are the signs of the inputs
+    x = torch.tensor([[1.0, -1.0], [1.0, 1.0], [-1.0, -1.0]])
+    # codes 10, 11, 00 -> shared bits K = [[2,1,1],[1,2,0],[1,0,2]], det K = 4
+    assert naswot(model, x) == pytest.approx(math.log(4.0))
+    assert naswot(model, torch.ones(3, 2)) == -math.inf  # all inputs share one code
+
+
+def test_naswot_prefers_networks_that_tell_inputs_apart(batch):
+    x, y, data = batch
+    assert naswot(model_of(ZERO, data), x) == -math.inf
+    assert math.isfinite(naswot(model_of(CONV, data), x))
+
+
+def test_proxy_evaluator_is_deterministic_and_reports_no_accuracy():
+    arch = CellSpace().parse(CONV)
+    first = ProxyEvaluator(list(PROXIES), batch_size=32)(arch)
+    again = ProxyEvaluator(list(PROXIES), batch_size=32)(arch)
+    assert first == again
+    assert "accuracy" not in first and {"params", "macs", *PROXIES} <= set(first)
+    with pytest.raises(ValueError, match="proxy must be"):
+        ProxyEvaluator("flops")(arch)
+    with pytest.raises(ValueError, match="batch_size"):
+        ProxyEvaluator("snip", batch_size=1)(arch)
+
+
+def test_search_can_rank_by_a_proxy():
+    search = Search(CellSpace(), "random", ProxyEvaluator("synflow", batch_size=16), budget=3, seed=0,
+                    metric="synflow").run()
+    assert all(t.ok for t in search.trials)
+    assert search.best.metrics["synflow"] == max(t.metrics["synflow"] for t in search.trials)
+
+
+def test_prescreen_keeps_the_best_candidates_sorted():
+    found = prescreen(CellSpace(), "synflow", n_candidates=12, keep=4, seed=1, batch_size=16)
+    assert len(found) == 4 and [c.rank for c in found] == [1, 2, 3, 4]
+    scores = [c.score for c in found]
+    assert scores == sorted(scores, reverse=True)
+    assert len({c.arch.key for c in found}) == 4
+    assert [c.arch for c in prescreen(CellSpace(), "synflow", n_candidates=12, keep=4, seed=1, batch_size=16)] == [
+        c.arch for c in found]
+    everything = prescreen(CellSpace(), "synflow", n_candidates=12, keep=12, seed=1, batch_size=16)
+    assert [c.score for c in everything[:4]] == scores and min(c.score for c in everything) <= scores[-1]
+    with pytest.raises(ValueError, match="keep"):
+        prescreen(CellSpace(), "synflow", n_candidates=3, keep=4)
+
+
+def test_prescreen_strategy_proposes_candidates_then_the_base(planted):
+    strategy = get("prescreen", n_candidates=10, keep=3, base="evolution",
+                   base_params={"population_size": 4, "tournament_size": 2}, batch_size=16)
+    assert isinstance(strategy, PrescreenStrategy)
+    search = Search(CellSpace(), strategy, planted, budget=9, seed=2).run()
+    decisions = [t.decision for t in search.trials]
+    assert [d["kind"] for d in decisions[:3]] == ["prescreen"] * 3
+    assert [d["rank"] for d in decisions[:3]] == [1, 2, 3] and all(d["proxy"] == "synflow" for d in decisions[:3])
+    assert decisions[0]["score"] >= decisions[1]["score"] >= decisions[2]["score"]
+    assert all(d["phase"] == "base" for d in decisions[3:])
+    assert decisions[3]["kind"] == "init" and decisions[4]["kind"] == "mutation"  # candidates filled the population
+
+    resumed = get("prescreen", n_candidates=10, keep=3, base="evolution",
+                  base_params={"population_size": 4, "tournament_size": 2}, batch_size=16)
+    resumed.setup(CellSpace(), 2)
+    resumed.load_state_dict(json.loads(json.dumps(search.strategy.state_dict())))
+    assert resumed.ask().arch == search.strategy.ask().arch
+
+
+def test_correlations_and_their_plot_data():
+    table = load_table("digits")
+    scores = score_cells(table, ["synflow", "params", "snip"], n=12, seed=0, batch_size=16)
+    assert len(scores) == 12 and {"key", "arch", "val_accuracy", "synflow", "params", "snip"} <= set(scores)
+    frame = proxy_correlations(table, ["synflow", "params", "snip"], scores=scores)
+    assert set(frame.index) == {"synflow", "params", "snip", "vote"}
+    assert frame["spearman"].between(-1, 1).all() and (frame["n"] == 12).all()
+    panels = proxy_correlation_data(scores, ["synflow", "params", "snip"])
+    assert [p.proxy for p in panels] == ["synflow", "params", "snip", "vote"]
+    for panel in panels:
+        assert panel.rank.min() >= 0 and panel.rank.max() <= 1 and len(panel.accuracy) == 12
+        assert panel.spearman == pytest.approx(frame.loc[panel.proxy, "spearman"])
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = plot_proxy_correlation(scores, ["synflow", "params", "snip"])
+    assert len(fig.axes) == 4
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_vote_of_identical_proxies_ranks_like_them():
+    table = load_table("digits")
+    scores = score_cells(table, ["grad_norm", "snip"], n=10, seed=3, batch_size=16)
+    scores["snip"] = scores["grad_norm"]
+    frame = proxy_correlations(table, ["grad_norm", "snip"], scores=scores)
+    assert frame.loc["vote", "spearman"] == pytest.approx(frame.loc["grad_norm", "spearman"])
+    assert np.isfinite(frame["spearman"]).all()

@@ -1,0 +1,229 @@
+# %% [markdown]
+# # 5 · Cheap evaluation: benchmark tables, zero-cost proxies and DARTS
+#
+# Every search strategy you have met so far spends almost all of its time in one place: **training**
+# each proposed network to find out how good it is. On a laptop or a free Binder machine (one CPU, a
+# few minutes) that limits a search to a few dozen architectures. This notebook shows three ways NAS
+# research makes evaluation cheap, and what each one costs you in *truthfulness*:
+#
+# 1. **A tabulated benchmark** — train every architecture of a small space *once*, store the results,
+#    and let searches look them up. Exact, instant, but only for that space and that training recipe.
+# 2. **Zero-cost proxies** — score an *untrained* network from one mini-batch. Milliseconds per
+#    architecture, but only a rough guess.
+# 3. **DARTS** — train *one* supernet that contains every architecture and read a cell off its
+#    architecture weights. One training instead of thousands, but the read-off can mislead.
+
+# %%
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from nasnb import CellSpace, Search
+from nasnb.data import load_dataset
+from nasnb.evaluation import DARTS, ProxyEvaluator, TableEvaluator, Trainer, load_table, plot_alphas, prescreen
+from nasnb.evaluation.proxy_analysis import plot_proxy_correlation, proxy_correlations, score_cells
+from nasnb.evaluation.recipes import recipe
+from nasnb.evaluation.table import regret_curve
+
+torch.set_num_threads(1)  # these networks are tiny: one thread is fastest and leaves the machine responsive
+space = CellSpace()
+
+# %% [markdown]
+# ## 1 · The benchmark table
+#
+# nasnb ships a table in the style of NAS-Bench-201: every cell of `CellSpace` was trained on the 8×8
+# `digits` images with one fixed recipe. Many of the 15,625 cells compute the same function (an edge
+# into a node that never reaches the output changes nothing, parallel edges can be swapped), so the
+# table stores one row per **distinct** cell, and every cell points to its row.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+table = load_table("digits")
+print(len(space), "cells,", len(table), "distinct ones, trained for", table.epochs, "epochs each")
+print({k: v for k, v in table.recipe.items() if k in ("epochs", "batch_size", "lr", "optimizer", "network")})
+
+# %%
+frame = table.frame()
+frame[frame.status == "ok"].sort_values("val_accuracy", ascending=False).head(5)[
+    ["arch", "val_accuracy", "test_accuracy", "params", "train_seconds", "n_cells"]]
+
+# %% [markdown]
+# `n_cells` says how many of the 15,625 cells share that row. Two cells that differ only in a
+# dead edge are the *same network*, so the table must — and does — give them the same answer:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+a = space.parse("|conv_3x3~0|+|none~0|none~1|+|skip_connect~0|conv_3x3~1|none~2|")
+b = space.parse("|conv_3x3~0|+|avg_pool_3x3~0|none~1|+|skip_connect~0|conv_3x3~1|none~2|")  # 0->2 never reaches node 3
+print(a.key == b.key, TableEvaluator()(a) == TableEvaluator()(b))
+
+# %% [markdown]
+# ### Lookup versus training
+#
+# A `TableEvaluator` is a drop-in evaluator like `Trainer`. Let us time both on the table's best cell.
+# The trainer uses the table's own recipe, so it should reproduce the table's number (exactly on the
+# machine that made the table; within a few validation images elsewhere).
+
+# %%
+best = space.parse(table.best().arch)
+trainer = Trainer(**recipe("digits"))
+load_dataset("digits")  # read the images once first, so that we time training and not file reading
+
+t0 = time.perf_counter()
+trained = trainer(best)
+train_time = time.perf_counter() - t0
+
+lookup = TableEvaluator()
+t0 = time.perf_counter()
+for _ in range(1000):
+    looked_up = lookup(best)
+lookup_time = (time.perf_counter() - t0) / 1000
+
+print(f"training: accuracy {trained['accuracy']:.4f} in {train_time:.2f} s")
+print(f"table:    accuracy {looked_up['accuracy']:.4f} in {lookup_time * 1e6:.0f} µs  "
+      f"({train_time / lookup_time:,.0f}× faster)")
+print(f"the table also remembers how long training took: {looked_up['train_seconds']:.2f} s")
+
+# %% [markdown]
+# Because lookups are free, we can now afford what papers do: run each strategy with *many seeds*
+# and compare averages. **Regret** is how far the best cell found so far is from the best cell in the
+# table. `train_seconds` lets us draw it against the *simulated* time that real training would have
+# taken.
+
+# %%
+def regrets(strategy, seeds=5, budget=100):
+    curves = []
+    for seed in range(seeds):
+        search = Search(space, strategy, TableEvaluator(), budget=budget, seed=seed).run()
+        curves.append(regret_curve(search.trials, table))
+    return curves
+
+fig, ax = plt.subplots(figsize=(6, 3))
+for name, color in (("random", "tab:gray"), ("evolution", "tab:red")):
+    for i, curve in enumerate(regrets(name)):
+        ax.plot(curve["simulated_seconds"] / 60, curve["regret"], color=color, alpha=0.6,
+                label=name if i == 0 else None)
+ax.set_xlabel("simulated training time (min)"); ax.set_ylabel("regret (val. accuracy)"); ax.legend()
+ax.set_yscale("symlog", linthresh=1e-3);
+
+# %% [markdown]
+# Keep the catch in mind: the table knows *one* dataset, *one* recipe and *one* space. Ask it about
+# a chain network or a cell with a different learning rate and it refuses (try
+# `TableEvaluator()(nasnb.ChainSpace().sample(0))`) — for those you are back to `Trainer`.
+#
+# ## 2 · Zero-cost proxies
+#
+# A proxy scores a network **at initialisation** from a single mini-batch:
+#
+# | proxy | idea |
+# |---|---|
+# | `synflow` | how much "signal" flows from input to output when every weight is made positive (no data needed) |
+# | `snip` | how much the loss would change if each weight were removed |
+# | `grad_norm` | how large the loss gradients are |
+# | `naswot` | how differently the ReLUs respond to different images (log-determinant of a code-overlap kernel) |
+# | `params` | the number of parameters — the baseline every proxy must beat |
+#
+# A `ProxyEvaluator` returns scores but deliberately **no accuracy**: a search then ranks by the proxy
+# you name with `metric=`.
+
+# %%
+proxies = ProxyEvaluator(["synflow", "snip", "grad_norm", "naswot", "params"])
+t0 = time.perf_counter()
+print(proxies(best))
+print(f"{(time.perf_counter() - t0) * 1e3:.0f} ms for all five proxies")
+
+# %% [markdown]
+# Do the proxies rank cells the way training does? We score 150 distinct trained cells and compute
+# **Spearman's ρ** between each proxy and the table accuracy (1 = same ranking, 0 = unrelated). The
+# `vote` averages the ranks given by the four real proxies. For reference, synflow reaches ρ ≈ 0.74 on
+# NAS-Bench-201's CIFAR-10.
+
+# %%
+scores = score_cells(table, ["synflow", "snip", "grad_norm", "naswot", "params"], n=150, seed=0)
+proxy_correlations(table, ["synflow", "snip", "grad_norm", "naswot", "params"], scores=scores).round(3)
+
+# %%
+plot_proxy_correlation(scores);
+
+# %% [markdown]
+# Each dot is a cell: its rank under the proxy (x) against its trained accuracy (y). A good proxy
+# gives a cloud rising to the right. Look at *where* the proxies fail: on 8×8 digits, stacking `conv_1x1`
+# layers adds parameters (which synflow and `params` reward) but no spatial context, and those cells
+# train worst in the table's short recipe. A proxy is a hypothesis about what makes networks good, and
+# it can be wrong for *your* data. A hand-made "proxy" that only counts `conv_3x3` edges shows it:
+
+# %%
+from scipy.stats import spearmanr
+
+n_conv3 = scores["arch"].str.count("conv_3x3")
+print(f"Spearman rho of 'number of conv_3x3 edges': {spearmanr(n_conv3, scores['val_accuracy']).statistic:.3f}")
+
+# %% [markdown]
+# Even a rough proxy is useful as a **filter**: score many random cells, train only the most promising.
+# Here we pre-screen 60 candidates and keep 5 (the `"prescreen"` strategy does this inside a search,
+# then hands over to evolution).
+
+# %%
+kept = prescreen(space, "snip", n_candidates=60, keep=5, seed=0)
+for c in kept:
+    print(f"rank {c.rank}  snip {c.score:7.3f}  table accuracy {TableEvaluator()(c.arch)['accuracy']:.3f}  {c.arch}")
+random_cells = [space.sample(i) for i in range(200)]
+print(f"mean accuracy of random cells: {np.mean([TableEvaluator()(a)['accuracy'] for a in random_cells]):.3f}")
+
+# %% [markdown]
+# ## 3 · DARTS: one supernet instead of many networks
+#
+# DARTS puts *every* operation on every edge and mixes their outputs with weights `softmax(α)`. The
+# architecture weights α are trained by gradient descent together with the network weights
+# (alternating: an α step on a validation batch, a weight step on a training batch). At the end a cell is
+# read off — classically by taking the **argmax** of α on each edge.
+#
+# The known failure: parameter-free operations (skip connections, pooling, `none`) tend to collect α
+# mass because they make the supernet easy to train early on, not because the best stand-alone cell
+# uses them. Wang et al. (2021) proposed reading the cell off by **perturbation** instead: remove each
+# operation from an edge and keep the one whose removal hurts the supernet's accuracy most.
+#
+# We run a small search (a few seconds on one core) and watch α.
+
+# %%
+darts = DARTS("digits", epochs=6)
+result = darts.search(seed=0)
+print(f"{result.seconds:.1f} s; supernet validation accuracy {result.records[-1].val_accuracy:.3f}")
+print("share of α on parameter-free ops per epoch:", np.round(result.param_free_shares(), 3))
+
+# %%
+plot_alphas(result);
+
+# %% [markdown]
+# Each panel is one edge; the title names the operation each rule keeps. The last panel is the
+# share of α mass on parameter-free operations — the number to watch for the failure mode (it starts at
+# 3/5 = 0.6, since three of the five operations have no parameters).
+#
+# Now compare the two read-off rules with the ground truth the table gives us for free:
+
+# %%
+accuracies = np.sort(table.val_accuracy[table.status == 0])
+for rule, cell, acc in (("argmax", result.argmax_cell, result.argmax_table_accuracy),
+                        ("perturbation", result.perturbation_cell, result.perturbation_table_accuracy)):
+    where = f"{acc:.3f}, better than {np.searchsorted(accuracies, acc) / len(accuracies):.0%} of cells" if acc else "not in table"
+    print(f"{rule:<13} {cell}\n{'':<13} table accuracy {where}")
+
+# %%
+for edge, drops in result.perturbation_drops.items():
+    print(edge, {op: round(d, 3) for op, d in drops.items()}, "->", result.perturbation_cell[edge])
+
+# %% [markdown]
+# The drops are the supernet's loss of validation accuracy when an operation is removed: the
+# perturbation rule asks *"what does the supernet actually rely on?"* rather than *"which α is
+# largest?"*. Removing `none` never changes anything (it adds zero), so its drop is always 0.
+#
+# ## Exercises
+#
+# 1. Change `seeds=5` in the regret plot to 20: how many seeds do you need before evolution's advantage
+#    over random search on the table is clear?
+# 2. Run DARTS for more epochs (`DARTS(epochs=20)`): does the parameter-free share grow? Does argmax get
+#    worse while perturbation holds up?
+# 3. Which proxy would you trust for pre-screening on this table, and why? Try `prescreen` with each one
+#    and compare the table accuracies of what it keeps.
