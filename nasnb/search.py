@@ -103,6 +103,7 @@ class Search:
         self._step_lock = threading.RLock()
         self._thread: threading.Thread | None = None
         self._pending: Proposal | None = None
+        self._looping = False
         self._current: dict[str, Any] | None = None
         self._elapsed = 0.0
         self._last_checkpoint = 0.0
@@ -191,6 +192,9 @@ class Search:
         with self._step_lock:
             if self.done:
                 return None
+            if not self._looping:  # a direct step() overrides an earlier pause() or stop()
+                self._control.stop_requested.clear()
+                self._control.running.set()
             t0 = time.perf_counter()
             proposal, trial_id = self._ask()
             self._current = {"id": trial_id, "arch": str(proposal.arch), "decision": proposal.decision}
@@ -263,6 +267,7 @@ class Search:
     def _loop(self) -> None:
         if self._state != "paused":
             self._set_state("running")
+        self._looping = True
         try:
             if self.executor is not None:
                 self._loop_parallel()
@@ -272,6 +277,7 @@ class Search:
                         break
                     self.step()
         finally:
+            self._looping = False
             self._maybe_checkpoint(force=True)
             self._set_state("finished" if self.done else "stopped")
 
@@ -318,9 +324,13 @@ class Search:
                     self._elapsed += time.perf_counter() - t0
 
     def pause(self) -> None:
-        """Hold the search after the current batch (a running Trainer blocks until resumed)."""
+        """Hold a running search after the current batch (a running Trainer blocks until resumed).
+
+        On a search that is not running it only marks the next ``run()`` to start paused; a
+        direct ``step()`` still runs its one step.
+        """
         self._control.running.clear()
-        if self._state == "running":
+        if self._state in ("running", "idle", "stopped"):
             self._set_state("paused")
 
     def _unpause(self) -> None:

@@ -169,6 +169,19 @@ def test_stop_then_run_again_reproposes_the_abandoned_architecture(planted):
     assert interrupted.trials[0].arch == str(abandoned)
 
 
+def test_direct_step_after_stop_or_pause_runs_one_step():
+    search = Search(CellSpace(), "random", long_training_short, budget=5)
+    search.stop()
+    assert search.step() is not None  # an earlier stop() does not swallow an explicit step
+    search.pause()
+    assert search.state == "paused"
+    assert search.step() is not None  # nor does pause() on an idle search block it
+
+
+def long_training_short(arch):
+    return long_training(arch, epochs=2)
+
+
 def test_background_run_keeps_the_caller_free(planted):
     search = Search(get_space("cell+hyper"), "evolution", planted_hp(planted), budget=50, seed=0)
     returned = search.run(background=True)

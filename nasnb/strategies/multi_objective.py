@@ -66,6 +66,10 @@ class NSGA2Strategy(BaseStrategy):
         self.n_generation_told_ = 0
         self.generation_ = 0
 
+    def population_ids(self) -> list[int]:
+        """Ids of the surviving parents, so explorers can highlight the current population."""
+        return [m["id"] for m in self.population_]
+
     # -- ask ----------------------------------------------------------------------------------
     def ask(self) -> Proposal:
         self._require_setup()

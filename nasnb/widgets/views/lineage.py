@@ -1,0 +1,111 @@
+"""Lineage view: who descended from whom, drawn as step (x) against score (y).
+
+Laying trials out by time and score keeps the picture stable while it grows (a force layout
+would reshuffle on every trial) and makes the path to the best trial read left to right, uphill.
+Clicking a node selects that trial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import bqplot as bq
+import ipywidgets as widgets
+import numpy as np
+
+from ..frame import Frame
+from .common import FAILED_COLOUR, HIGHLIGHT, figure, floats, on_pick, xy_axes
+
+KIND_COLOURS = {
+    "init": "#8c8c8c", "random": "#8c8c8c", "mutation": "#4c72b0", "crossover": "#8172b3", "offspring": "#4c72b0",
+}
+OTHER_COLOUR = "#55a868"
+
+
+@dataclass(frozen=True)
+class LineageData:
+    """Nodes (``ids``, ``x`` = step, ``y`` = score, failed ones on the floor, ``colours`` by kind)
+    and edges as segment arrays of shape (n, 2): ``edge_x``/``edge_y``, and ``path_x``/``path_y``
+    for the edges on the path to the best trial."""
+
+    ids: list[int]
+    x: np.ndarray
+    y: np.ndarray
+    colours: list[str]
+    labels: list[str]
+    edge_x: np.ndarray
+    edge_y: np.ndarray
+    path_x: np.ndarray
+    path_y: np.ndarray
+
+
+def lineage_data(graph: Any, path: Sequence[int] = ()) -> LineageData:
+    """Drawable data from a lineage DiGraph (nodes carry ``step``, ``score``, ``status``, ``kind``;
+    edges run parent -> child) and ``path``, the ids from a root to the best trial."""
+    ids = sorted(graph.nodes)
+    attrs = [graph.nodes[i] for i in ids]
+    scores = [a.get("score") for a in attrs]
+    known = [s for s in scores if isinstance(s, (int, float)) and np.isfinite(s)]
+    floor = min(known) - 0.05 * ((max(known) - min(known)) or 1.0) if known else 0.0  # failures just below
+    x = floats([a.get("step", i) for i, a in zip(ids, attrs)])
+    y = floats([s if isinstance(s, (int, float)) and np.isfinite(s) else floor for s in scores])
+    colours = [FAILED_COLOUR if a.get("status") == "failed" else KIND_COLOURS.get(a.get("kind"), OTHER_COLOUR)
+               for a in attrs]
+    labels = [f"#{i} {a.get('kind') or ''}".strip() for i, a in zip(ids, attrs)]
+    where = {node: k for k, node in enumerate(ids)}
+    on_path = set(zip(path, path[1:]))
+    edges = [(where[u], where[v]) for u, v in graph.edges if u in where and v in where]
+    best = [(where[u], where[v]) for u, v in graph.edges if (u, v) in on_path]
+    return LineageData(ids, x, y, colours, labels, *_segments(edges, x, y), *_segments(best, x, y))
+
+
+def _segments(pairs: list[tuple[int, int]], x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if not pairs:
+        return np.zeros((0, 2)), np.zeros((0, 2))
+    a, b = np.array(pairs).T
+    return np.column_stack([x[a], x[b]]), np.column_stack([y[a], y[b]])
+
+
+class LineageView:
+    """Renders LineageData: marks ``edges``, ``path`` (to the best trial) and ``nodes``."""
+
+    def __init__(self, select: Callable[[int], object], metric: str = "accuracy") -> None:
+        self.data: LineageData | None = None
+        x_scale, y_scale = bq.LinearScale(), bq.LinearScale()
+        scales = {"x": x_scale, "y": y_scale}
+        self.edges = bq.Lines(x=[], y=[], scales=scales, colors=["#c8c8c8"], stroke_width=1.0)
+        self.path = bq.Lines(x=[], y=[], scales=scales, colors=[HIGHLIGHT], stroke_width=3.0)
+        tooltip = bq.Tooltip(fields=["x", "y"], labels=["step", metric], formats=["", ".4f"])
+        self.nodes = bq.Scatter(x=[], y=[], scales=scales, colors=["#4c72b0"], default_size=30, stroke="white",
+                                display_names=False,
+                                tooltip=tooltip)
+        on_pick(self.nodes, lambda: self.data.ids if self.data else [], select)
+        self.figure = figure("Lineage (click a trial)", [self.edges, self.path, self.nodes],
+                             xy_axes(x_scale, y_scale, "step", metric))
+        self.legend = widgets.Label("grey: random/initial · blue: mutation · purple: crossover · orange: path to best")
+        self.widget = widgets.VBox([self.figure, self.legend])
+
+    def update(self, frame: Frame) -> None:
+        from ...explain import lineage_graph, path_to_best
+
+        trials = list(frame.trials)
+        graph = lineage_graph(trials, frame.metric)
+        path = path_to_best(trials, frame.metric) if trials else []
+        self.show(lineage_data(graph, [getattr(t, "id", t) for t in path]))
+
+    def show(self, data: LineageData) -> None:
+        self.data = data
+        with self.edges.hold_sync():
+            self.edges.x, self.edges.y = _lines(data.edge_x), _lines(data.edge_y)
+        with self.path.hold_sync():
+            self.path.x, self.path.y = _lines(data.path_x), _lines(data.path_y)
+        with self.nodes.hold_sync():
+            self.nodes.x, self.nodes.y = data.x, data.y
+            self.nodes.colors = data.colours or ["#4c72b0"]
+
+
+def _lines(segments: np.ndarray) -> np.ndarray:
+    """bqplot draws a (n, 2) array as n separate lines; nothing at all as an empty 1-D array."""
+    return segments if len(segments) else np.zeros(0)

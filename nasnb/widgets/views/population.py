@@ -1,0 +1,169 @@
+"""Population view: every trial as accuracy against size, coloured by age, the living population ringed.
+
+Evolution's story is in this picture: early random points scatter, the population (ringed)
+climbs as old members die and children of the winners take their place; failures sit on the
+floor in red so a broken evaluator cannot hide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import bqplot as bq
+import ipywidgets as widgets
+import numpy as np
+
+from ...trial import Trial
+from ..frame import Frame
+from .common import FAILED_COLOUR, HIGHLIGHT, figure, floats, on_pick, xy_axes
+
+SIZE_METRICS = ("params", "macs", "latency_ms")
+
+
+@dataclass(frozen=True)
+class PopulationData:
+    """Points to draw. ``ids``/``x``/``y``/``age`` for successful trials; ``current_*`` for the
+    living population; ``failed_*`` for failed trials (on the floor, y = 0)."""
+
+    x_label: str
+    ids: list[int]
+    x: np.ndarray
+    y: np.ndarray
+    age: np.ndarray
+    current_ids: list[int]
+    current_x: np.ndarray
+    current_y: np.ndarray
+    failed_ids: list[int]
+    failed_x: np.ndarray
+    failed_y: np.ndarray
+
+
+def x_choices(trials: Sequence[Trial]) -> list[str]:
+    """Size metrics every successful trial reports (params, macs, latency_ms), then ``step``."""
+    ok = [t for t in trials if t.ok]
+    present = [m for m in SIZE_METRICS if ok and all(_number(t.metrics.get(m)) is not None for t in ok)]
+    return present + ["step"]
+
+
+def population_data(
+    trials: Sequence[Trial], *, x: str = "params", metric: str = "accuracy", population: Sequence[int] | None = None
+) -> PopulationData:
+    """Scatter data for ``metric`` against ``x`` (a metric name or ``"step"``).
+
+    A successful trial without ``x`` is left out; a failed trial is drawn at its ``x`` if it
+    reported one, else at the smallest ``x`` shown, so it stays visible.
+    """
+    ids, xs, ys, ages, failed_ids, failed_x = [], [], [], [], [], []
+    for trial in trials:
+        value = trial.step if x == "step" else _number(trial.metrics.get(x))
+        score = trial.score(metric)
+        if score is not None and value is not None:
+            ids.append(trial.id)
+            xs.append(value)
+            ys.append(score)
+            ages.append(trial.step)
+        elif not trial.ok:
+            failed_ids.append(trial.id)
+            failed_x.append(value)
+    floor = min(xs) if xs else 0.0
+    failed_x = [floor if v is None else v for v in failed_x]
+    alive = set(population or ())
+    current = [i for i, trial_id in enumerate(ids) if trial_id in alive]
+    x_arr, y_arr = floats(xs), floats(ys)
+    return PopulationData(
+        x_label=x, ids=ids, x=x_arr, y=y_arr, age=floats(ages),
+        current_ids=[ids[i] for i in current], current_x=x_arr[current], current_y=y_arr[current],
+        failed_ids=failed_ids, failed_x=floats(failed_x), failed_y=np.zeros(len(failed_ids)),
+    )
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        return None
+    return float(value)
+
+
+class PopulationView:
+    """Renders PopulationData: marks ``scatter``, ``current``, ``failures``, ``selected``; the
+    ``x_metric`` dropdown switches the x axis; ``population_ids`` holds the ringed trial ids."""
+
+    def __init__(self, select: Callable[[int], object], metric: str = "accuracy",
+                 redraw: Callable[[], object] | None = None) -> None:
+        self.metric = metric
+        self.redraw = redraw
+        self.data: PopulationData | None = None
+        self.population_ids: list[int] = []
+        self.x_scale, self.y_scale = bq.LinearScale(), bq.LinearScale()
+        scales = {"x": self.x_scale, "y": self.y_scale}
+        tooltip = bq.Tooltip(fields=["x", "y", "color"], labels=["x", metric, "step"], formats=["", ".4f", ""])
+        self.scatter = bq.Scatter(
+            x=[], y=[], color=[], scales={**scales, "color": bq.ColorScale(scheme="viridis")},
+            default_size=36, stroke="white", tooltip=tooltip,
+        )
+        self.current = bq.Scatter(x=[], y=[], scales=scales, default_size=140, fill=False, colors=[HIGHLIGHT],
+                                  stroke_width=2.0, display_legend=False)
+        self.failures = bq.Scatter(x=[], y=[], scales=scales, marker="cross", colors=[FAILED_COLOUR],
+                                   default_size=50)
+        self.selected = bq.Scatter(x=[], y=[], scales=scales, marker="diamond", colors=["black"], default_size=90,
+                                   fill=False, stroke_width=2.0)
+        on_pick(self.scatter, lambda: self.data.ids if self.data else [], select)
+        on_pick(self.failures, lambda: self.data.failed_ids if self.data else [], select)
+        self.x_axis, y_axis = xy_axes(self.x_scale, self.y_scale, "params", metric)
+        self.figure = figure("Population", [self.scatter, self.current, self.failures, self.selected],
+                             [self.x_axis, y_axis])
+        self.x_metric = widgets.Dropdown(options=["params", "macs", "step"], value="params", description="x",
+                                         layout={"width": "180px"})
+        self.legend = widgets.Label("colour: age (step) · ring: current population · red ×: failed")
+        self.widget = widgets.VBox([self.figure, widgets.HBox([self.x_metric, self.legend])])
+        self._frame: Frame | None = None
+        self._updating = False
+        self._chosen: str | None = None  # what the user picked, kept while the data offers it
+        self.x_metric.observe(self._x_changed, names="value")
+
+    def _x_changed(self, change: dict) -> None:
+        if not self._updating:
+            self._chosen = change["new"]
+            if self.redraw is not None:
+                self.redraw()  # through the explorer, so a running search's redraws never interleave
+            elif self._frame is not None:
+                self.update(self._frame)
+
+    def update(self, frame: Frame) -> None:
+        self._frame = frame
+        choices = x_choices(frame.trials)
+        keep = self._chosen if self._chosen in choices else choices[0]
+        if list(self.x_metric.options) != choices or self.x_metric.value != keep:
+            self._updating = True
+            try:
+                self.x_metric.options = choices
+                self.x_metric.value = keep
+            finally:
+                self._updating = False
+        data = population_data(frame.trials, x=self.x_metric.value, metric=frame.metric,
+                               population=frame.population)
+        self.data = data
+        self.population_ids = list(frame.population) if frame.population is not None else []
+        with self.scatter.hold_sync():
+            self.scatter.x, self.scatter.y, self.scatter.color = data.x, data.y, data.age
+        with self.current.hold_sync():
+            self.current.x, self.current.y = data.current_x, data.current_y
+        with self.failures.hold_sync():
+            self.failures.x, self.failures.y = data.failed_x, data.failed_y
+        self.x_axis.label = data.x_label
+        self.show_selected(frame)
+
+    def show_selected(self, frame: Frame) -> None:
+        data, focus = self.data, frame.trial(frame.selected)
+        if data is None or focus is None:
+            xs, ys = [], []
+        elif focus.id in data.ids:
+            i = data.ids.index(focus.id)
+            xs, ys = [data.x[i]], [data.y[i]]
+        elif focus.id in data.failed_ids:
+            i = data.failed_ids.index(focus.id)
+            xs, ys = [data.failed_x[i]], [0.0]
+        else:
+            xs, ys = [], []
+        with self.selected.hold_sync():
+            self.selected.x, self.selected.y = floats(xs), floats(ys)

@@ -1,0 +1,81 @@
+"""Best-so-far view: every trial's score by step, and the running best as a staircase.
+
+The staircase is what a search is for; the cloud of points under it shows how much of the budget
+went on architectures that did not help, and red marks show where trials failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import bqplot as bq
+import numpy as np
+
+from ...trial import Trial
+from ..frame import Frame
+from .common import FAILED_COLOUR, HIGHLIGHT, figure, floats, on_pick, xy_axes
+
+
+@dataclass(frozen=True)
+class ProgressData:
+    """``steps``/``scores``/``ids`` of successful trials; ``best_steps``/``best`` the running best
+    after each step from the first success on; ``failed_steps`` where trials failed."""
+
+    ids: list[int]
+    steps: np.ndarray
+    scores: np.ndarray
+    best_steps: np.ndarray
+    best: np.ndarray
+    failed_steps: np.ndarray
+
+
+def progress_data(trials: Sequence[Trial], metric: str = "accuracy") -> ProgressData:
+    """Scores by step and the best-so-far curve (failed trials never raise the best)."""
+    ids, steps, scores, best_steps, best, failed = [], [], [], [], [], []
+    running = None
+    for trial in trials:
+        score = trial.score(metric)
+        if score is None:
+            if not trial.ok:
+                failed.append(trial.step)
+        else:
+            ids.append(trial.id)
+            steps.append(trial.step)
+            scores.append(score)
+            running = score if running is None else max(running, score)
+        if running is not None:
+            best_steps.append(trial.step)
+            best.append(running)
+    return ProgressData(ids, floats(steps), floats(scores), floats(best_steps), floats(best), floats(failed))
+
+
+class ProgressView:
+    """Renders ProgressData: marks ``points``, ``best`` (the staircase) and ``failures``."""
+
+    def __init__(self, select: Callable[[int], object], metric: str = "accuracy") -> None:
+        self.data: ProgressData | None = None
+        x_scale, y_scale = bq.LinearScale(), bq.LinearScale()
+        scales = {"x": x_scale, "y": y_scale}
+        tooltip = bq.Tooltip(fields=["x", "y"], labels=["step", metric], formats=["", ".4f"])
+        self.points = bq.Scatter(x=[], y=[], scales=scales, default_size=20, colors=["#4c72b0"], opacities=[0.6],
+                                 tooltip=tooltip)
+        self.best = bq.Lines(x=[], y=[], scales=scales, colors=[HIGHLIGHT], stroke_width=2.5,
+                             interpolation="step-after")
+        self.failures = bq.Scatter(x=[], y=[], scales=scales, marker="cross", colors=[FAILED_COLOUR],
+                                   default_size=40)
+        on_pick(self.points, lambda: self.data.ids if self.data else [], select)
+        self.figure = figure("Best so far", [self.points, self.best, self.failures],
+                             xy_axes(x_scale, y_scale, "step", metric))
+        self.widget = self.figure
+
+    def update(self, frame: Frame) -> None:
+        data = progress_data(frame.trials, frame.metric)
+        self.data = data
+        floor = float(data.scores.min()) if len(data.scores) else 0.0
+        with self.points.hold_sync():
+            self.points.x, self.points.y = data.steps, data.scores
+        with self.best.hold_sync():
+            self.best.x, self.best.y = data.best_steps, data.best
+        with self.failures.hold_sync():
+            self.failures.x, self.failures.y = data.failed_steps, np.full(len(data.failed_steps), floor)
