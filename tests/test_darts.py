@@ -15,15 +15,6 @@ from nasnb.spaces import EDGES, OPS, CellSpace
 SMALL = {"epochs": 2, "subset": 300, "batch_size": 32, "network": {"channels": 4}}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny networks run fastest on one thread; several threads on a busy 2-core machine thrash."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def result() -> DartsResult:
     return DARTS(**SMALL).search(seed=0)

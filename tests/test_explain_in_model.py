@@ -31,15 +31,6 @@ class Times(nn.Module):
         return x * self.factor
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Small networks on a shared CPU run fastest on one thread (see Trainer's ``threads``)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture(scope="module")
 def digits():
     return load_dataset("digits")

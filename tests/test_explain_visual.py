@@ -4,7 +4,6 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from nasnb import CellSpace, ChainSpace, Search
 from nasnb.data import load_dataset
@@ -31,14 +30,6 @@ from nasnb.nn import build_model
 matplotlib.use("Agg")
 
 CELL = "|conv_3x3~0|+|skip_connect~0|conv_3x3~1|+|none~0|conv_1x1~1|avg_pool_3x3~2|"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

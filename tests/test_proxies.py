@@ -38,17 +38,6 @@ DEAD_END = "|conv_3x3~0|+|none~0|conv_3x3~1|+|none~0|none~1|none~2|"  # computes
 CONV = "|conv_3x3~0|+|conv_3x3~0|conv_1x1~1|+|skip_connect~0|conv_3x3~1|conv_3x3~2|"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny networks run fastest on one thread; several threads on a busy 2-core machine thrash."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def batch():
     return proxy_batch("digits", batch_size=32, seed=0)

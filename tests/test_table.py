@@ -33,17 +33,6 @@ from nasnb.spaces.cell import EDGES, OPS, CellSpace
 N_CELLS = len(OPS) ** len(EDGES)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny networks run fastest on one thread; several threads on a busy 2-core machine thrash."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def table() -> BenchmarkTable:
     return load_table("digits")
@@ -203,7 +192,7 @@ def test_retrained_cells_land_near_the_table(table):
 
     ok = trained_rows(table)
     rows = np.random.default_rng(0).choice(ok[table.params[ok] > np.median(table.params[ok])], 3, replace=False)
-    trainer = Trainer(**recipe("digits"))  # the table was made with one thread per cell, as here (one_thread)
+    trainer = Trainer(**recipe("digits"))  # one thread per cell, like the generator (Trainer default)
     for row in rows:
         result = trainer(table.representative(int(row)))
         assert result["accuracy"] == pytest.approx(float(table.val_accuracy[row]), abs=0.03)
