@@ -430,3 +430,10 @@ def test_reinforce_policy_shifts_toward_what_scored_well():
     for i, (arch, acc) in enumerate([(space.sample(1), 0.5), (good, 0.9), (space.sample(2), 0.5), (good, 0.9)]):
         strategy.tell(Trial(id=i, step=i, arch=str(arch), decision={}, metrics={"accuracy": acc}))
     assert strategy.probabilities()["conv_3x3"] > before
+
+
+@pytest.mark.parametrize("low, high, eta, expected", [(1, 27, 3, [1, 3, 9, 27]), (2, 6, 2, [2, 4, 6]),
+                                                      (1, 6, 3, [1, 3, 6]), (4, 4, 2, [4])])
+def test_halving_rungs_are_geometric_then_max(low, high, eta, expected):
+    strategy = get("halving", min_epochs=low, max_epochs=high, eta=eta)
+    assert strategy.budgets() == expected

@@ -49,9 +49,10 @@ class _BracketStrategy(BaseStrategy):
     def budgets(self) -> list[int]:
         """Epochs of each rung of the fullest bracket: min, min·η, min·η², …, then max."""
         budgets = [self.min_epochs]
-        while budgets[-1] * self.eta <= self.max_epochs:
+        while budgets[-1] * self.eta < self.max_epochs:
             budgets.append(budgets[-1] * self.eta)
-        budgets[-1] = self.max_epochs
+        if budgets[-1] != self.max_epochs:  # a last rung at max, after the geometric ones
+            budgets.append(self.max_epochs)
         return budgets
 
     @abc.abstractmethod
