@@ -93,6 +93,13 @@ class Search:
         self.n_workers = n_workers or getattr(executor, "_max_workers", None) or 2
         self.checkpoint_every = checkpoint_every
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        strategy_metric = getattr(self.strategy, "metric", metric)
+        if isinstance(strategy_metric, str) and strategy_metric != metric:
+            warnings.warn(
+                f"the strategy optimises {strategy_metric!r} but the search ranks trials by {metric!r}; "
+                f"pass metric={strategy_metric!r} to both unless that is what you want",
+                UserWarning, stacklevel=2,
+            )
 
         self.trials: list[Trial] = []
         self.callback_errors: list[str] = []

@@ -205,3 +205,8 @@ def test_parallel_executor_finishes_the_budget(planted):
     with ThreadPoolExecutor(2) as pool:
         search = Search(CellSpace(), "evolution", planted, budget=25, executor=pool).run()
     assert len(search.trials) == 25 and sorted(t.id for t in search.trials) == list(range(25))
+
+
+def test_a_strategy_ranking_by_another_metric_than_the_search_warns(planted):
+    with pytest.warns(UserWarning, match="'loss'.*'accuracy'"):
+        Search(CellSpace(), EvolutionStrategy(metric="loss"), planted, budget=1)
