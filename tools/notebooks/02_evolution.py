@@ -1,0 +1,299 @@
+# %% [markdown]
+# # 2 · Evolution: a population that learns by selection and mutation
+#
+# **Regularized (aging) evolution** (Real et al., 2019) found image classifiers as good as
+# hand-designed ones with an algorithm simple enough to run by hand:
+#
+# 1. keep a **population** of recently evaluated architectures (a queue),
+# 2. pick a few members at random, and let the best of them — the winner of the **tournament** —
+#    be the parent,
+# 3. **mutate** the parent (change one decision) and evaluate the child,
+# 4. add the child to the queue and remove the **oldest** member, however good it was.
+#
+# This notebook runs it, looks inside each step, and compares settings fairly over several seeds.
+
+# %%
+import shutil
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import nasnb
+from nasnb import CellSpace, Search
+from nasnb.compare import compare_strategies, plot_regret, regret_ratio
+from nasnb.evaluation import TableEvaluator, load_table
+from nasnb.spaces import plot_architecture
+from nasnb.strategies import EvolutionStrategy
+
+# %% [markdown]
+# ## A benchmark table instead of training
+#
+# In notebook 1 every proposal was trained for real. That is honest but slow, and comparing
+# strategies needs *hundreds* of searches. So nasnb ships a **tabulated benchmark** (the idea of
+# NAS-Bench-201): every distinct cell of `CellSpace` was trained once on *digits* with one fixed
+# recipe, and `TableEvaluator` simply looks the result up. A search on the table is instant and
+# exactly reproducible, and it reports how long the real training would have taken
+# (`train_seconds`).
+
+# %%
+table = load_table("digits")
+evaluator = TableEvaluator("digits")
+space = CellSpace()
+print(table)
+print("best cell in the table:", table.best().arch, "accuracy", round(table.optimum(), 4))
+example = space.parse("|conv_3x3~0|+|skip_connect~0|conv_3x3~1|+|skip_connect~0|none~1|conv_1x1~2|")
+result = evaluator(example)
+print({k: result[k] for k in ("accuracy", "params", "macs", "train_seconds")})
+
+# %% [markdown]
+# The table also shows why search is needed at all: most cells are a few points below the best,
+# and only a handful are close to it.
+
+# %%
+frame = table.frame()
+trained = frame[frame["status"] == "ok"]
+fig, ax = plt.subplots(figsize=(6, 2.5))
+ax.hist(trained["val_accuracy"].clip(lower=0.8), bins=np.linspace(0.8, 1.0, 41), color="tab:grey")
+ax.axvline(table.optimum(), c="tab:red", ls=":", label="best cell")
+ax.set_xlabel("validation accuracy (everything below 0.8 counted at 0.8)"); ax.set_ylabel("distinct cells")
+ax.legend()
+print(f"{len(trained)} distinct cells; {np.mean(trained['val_accuracy'] > table.optimum() - 0.01):.1%} "
+      "are within 1 point of the best")
+worst = trained.loc[trained["val_accuracy"].idxmin()]
+print(f"the worst, {worst['val_accuracy']:.3f} (chance level), is the cell whose input never reaches its "
+      f"output; {worst['n_cells']} of the 15,625 cells are that same network")
+
+# %% [markdown]
+# ## The population is a queue
+#
+# `population_size` is the length of the queue, and also the number of random architectures that
+# fill it at the start. Let us step a search by hand and watch the queue.
+
+# %%
+shutil.rmtree("runs/02_evolution", ignore_errors=True)
+strategy = EvolutionStrategy(population_size=10, tournament_size=3)
+search = Search(space, strategy, evaluator, budget=200, seed=0, run_dir="runs/02_evolution")
+for _ in range(10):
+    search.step()
+print("population (trial ids, oldest first):", strategy.population_ids())
+
+# %% [markdown]
+# The first 10 trials were random (`kind="init"`). From now on, each step makes one child, and
+# the oldest member leaves the queue — even if it is the best one so far. That "aging" is what
+# makes this *regularised* evolution: an architecture only survives by leaving good children.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for _ in range(3):
+    trial = search.step()
+    print(f"trial {trial.id}: child of {trial.decision['parents']}, accuracy {trial.score():.3f}; "
+          f"population now {strategy.population_ids()}")
+
+# %% [markdown]
+# ## Tournament selection
+#
+# Who becomes a parent? `tournament_size` members are drawn at random from the population and the
+# one with the best score wins. Every decision records the whole tournament:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print("tournament:", trial.decision["tournament"])
+print("mutation:  ", trial.decision["change"])
+
+# %% [markdown]
+# A small tournament picks almost anybody (weak **selection pressure**: more exploration), a
+# tournament as large as the population always picks the current best (strong pressure: more
+# exploitation). Here is the parent next to its child: exactly one edge differs.
+
+# %%
+parent = search.trials[trial.decision["parents"][0]]
+fig, axes = plt.subplots(1, 2, figsize=(10, 2.6))
+plot_architecture(space.parse(parent.arch), ax=axes[0])
+plot_architecture(space.parse(trial.arch), ax=axes[1])
+axes[0].set_title(f"parent: trial {parent.id}, accuracy {parent.score():.3f}", fontsize=9)
+axes[1].set_title(f"child: trial {trial.id}, accuracy {trial.score():.3f}", fontsize=9);
+
+# %% [markdown]
+# Now let the search use the rest of its budget of 200 evaluations.
+
+# %%
+search.run()
+print(search)
+print("best:", search.best.arch)
+
+# %%
+frame = search.to_dataframe()
+fig, ax = plt.subplots(figsize=(7, 3))
+ax.scatter(frame["id"], frame["accuracy"], s=8, c=np.where(frame["kind"] == "init", "tab:grey", "tab:red"))
+ax.plot(frame["id"], frame["accuracy"].cummax(), drawstyle="steps-post", label="best so far")
+ax.axhline(table.optimum(), ls=":", c="k", label="table optimum")
+ax.set_xlabel("trial"); ax.set_ylabel("validation accuracy"); ax.set_ylim(0.5, 1.0); ax.legend();
+
+# %% [markdown]
+# The red children pile up near the top: the population has moved into a good region of the space.
+# (A trial that fails — an evaluator that raises, a training that diverges — never enters the
+# population; evolution simply ignores it.)
+#
+# The run log can rebuild the strategy as it was after any step (`run.strategy_at(k)` replays the
+# logged trials into a fresh strategy), so we can look at the population at any moment. Its mean
+# accuracy rises as good children replace old members:
+
+# %%
+run = nasnb.load_run("runs/02_evolution")
+scores = {t.id: t.score() for t in run.trials}
+steps = range(10, len(run) + 1, 5)
+alive = [run.strategy_at(k).population_ids() for k in steps]
+fig, ax = plt.subplots(figsize=(7, 2.8))
+ax.plot(steps, [np.mean([scores[i] for i in ids]) for ids in alive], "o-", label="population mean")
+ax.plot(steps, [min(scores[i] for i in ids) for ids in alive], "o-", label="population worst")
+ax.set_xlabel("step"); ax.set_ylabel("validation accuracy"); ax.legend();
+
+# %% [markdown]
+# The dip in the worst member is a child whose mutation cut every path from input to output (chance
+# accuracy). It never won a tournament, but it was not removed early either: like every member, it
+# left the queue only when it became the oldest.
+#
+# ## Mutation and crossover
+#
+# Mutation changes one decision. **Crossover** combines two parents, each decision taken from one
+# of them at random. With `crossover_rate=0.5`, half the children have two parents, the winners
+# of two separate tournaments:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+mixed = Search(space, EvolutionStrategy(population_size=10, tournament_size=3, crossover_rate=0.5),
+               evaluator, budget=40, seed=0).run()
+child = next(t for t in mixed.trials if t.decision["kind"] == "crossover")
+print("kinds:", {k: sum(t.decision["kind"] == k for t in mixed.trials) for k in ("init", "mutation", "crossover")})
+print(f"trial {child.id} has parents {child.decision['parents']}")
+print("edges from the first parent: ", child.decision["change"]["from_a"])
+print("edges from the second parent:", child.decision["change"]["from_b"])
+
+# %% [markdown]
+# Crossover helps when good parts of different parents can be combined independently. In a
+# NAS-Bench-201 cell the edges interact strongly (an edge only matters if its nodes are
+# connected), so do not expect miracles; the next section measures it.
+#
+# ## A fair comparison: several seeds, regret
+#
+# One search proves little: a lucky seed makes any strategy look good. `compare_strategies` runs
+# each strategy with several seeds and records the **regret** after each evaluation: the table's
+# optimum minus the best accuracy found so far (0 means the best cell was found). We compare
+# tournament sizes, crossover and plain random search, 20 seeds each (3,000 table look-ups per
+# strategy: a few seconds).
+
+# %%
+strategies = {
+    "random": "random",
+    "tournament 2": EvolutionStrategy(population_size=20, tournament_size=2),
+    "tournament 5": EvolutionStrategy(population_size=20, tournament_size=5),
+    "tournament 20 (greedy)": EvolutionStrategy(population_size=20, tournament_size=20),
+    "tournament 5 + crossover": EvolutionStrategy(population_size=20, tournament_size=5, crossover_rate=0.5),
+}
+comparison = compare_strategies(space, strategies, evaluator, seeds=20, budget=150, optimum=table.optimum())
+plot_regret(comparison, log=True);
+
+# %%
+# NBVAL_CHECK_OUTPUT
+summary = comparison.summary(baseline="random")
+print(summary.round(4).to_string(index=False))
+
+# %% [markdown]
+# Read the table with its bands, not just its means: differences smaller than the band are not
+# evidence. And keep the scale in mind: the validation set has 360 images, so a regret of 0.0028 is
+# a single image. `regret_ratio` says how each strategy compares with random search after a given
+# number of evaluations (below 1: better):
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for at in (50, 150):
+    ratios = regret_ratio(comparison, "random", at=at)
+    print(f"after {at:3d} evaluations:", {k: round(v, 2) for k, v in ratios.items()})
+
+# %% [markdown]
+# A moderate tournament (5 of 20) works best here. The greedy tournament, which always mutates the
+# current best, is barely better than random search: it keeps polishing one region and gets stuck.
+# A tournament of 2 explores more but selects weakly. Crossover does not help on this space, as
+# expected from the strongly interacting edges.
+
+# %% [markdown]
+# ## Following the best architecture back to its ancestors
+#
+# Every child records its parents, so the run log holds the complete family history. We loaded the
+# 200-trial run from disk above (as any later session could); let us walk back from its best trial,
+# parent by parent, to the random cell it all started from.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+by_id = {t.id: t for t in run.trials}
+best = run.best()
+line = [best]
+while line[-1].decision.get("parents"):
+    line.append(by_id[line[-1].decision["parents"][0]])
+for t in reversed(line):
+    change = t.decision.get("change", {})
+    edit = f"{change['decision']}: {change['from']} -> {change['to']}" if "decision" in change else t.decision["kind"]
+    print(f"trial {t.id:3d}  accuracy {t.score():.3f}  {edit}")
+
+# %% [markdown]
+# Many steps made the cell *worse*. Evolution is not hill-climbing: a child joins the population
+# whatever its score, and it becomes a parent whenever it wins a tournament of 5 — which a mediocre
+# member can do when the tournament happens not to include better ones.
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.2))
+frame = run.to_dataframe()
+ax.scatter(frame["id"], frame["accuracy"], s=6, c="lightgrey", label="all trials")
+ax.plot([t.id for t in line], [t.score() for t in line], "o-", c="tab:red", ms=3, label="line of descent")
+ax.set_xlabel("trial"); ax.set_ylabel("validation accuracy"); ax.set_ylim(0.5, 1.0)
+ax.set_title("from a random cell to the best one, one edit at a time"); ax.legend();
+
+# %%
+plot_architecture(space.parse(best.arch))
+print("best found:", best.arch, round(best.score(), 4), "| table optimum", round(table.optimum(), 4))
+
+# %% [markdown]
+# With crossover, a child has two parents and its ancestry becomes a real family tree. The same
+# records answer the question; we only need to follow *every* parent instead of the first. Here is
+# the family of the last child of the 40-trial crossover run from above, and of its whole final
+# population:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+def ancestors(trials, trial_id):
+    """Ids of every ancestor of a trial: its parents, their parents, and so on."""
+    by_id = {t.id: t for t in trials}
+    found, todo = set(), [trial_id]
+    while todo:
+        for parent in by_id[todo.pop()].decision.get("parents", []):
+            if parent not in found:
+                found.add(parent)
+                todo.append(parent)
+    return found
+
+
+def founders(trials, ids):
+    return sorted(i for i in ids if trials[i].decision["kind"] == "init")
+
+
+last = mixed.trials[-1]
+family = ancestors(mixed.trials, last.id)
+print(f"trial {last.id} ({last.decision['kind']} of {last.decision['parents']}) has {len(family)} ancestors: "
+      f"{sorted(family)}")
+print("its founders among the 10 random initial cells:", founders(mixed.trials, family))
+alive = mixed.strategy.population_ids()
+everyone = set(alive).union(*(ancestors(mixed.trials, i) for i in alive))
+print("founders of the whole final population:       ", founders(mixed.trials, everyone))
+
+# %% [markdown]
+# After only 30 children, the whole population descends from a few of the ten founders: the other
+# lines died out. Aging removes every member after a few steps, but the edges of successful ones
+# live on in their descendants.
+#
+# **Try it yourself**
+#
+# - Change `population_size` (5? 50?) in the comparison. Which matters more, population or tournament size?
+# - Make mutation the only operator but compare budgets of 50 and 300: when does evolution start to beat random search?
+# - Follow the *second* parent of a crossover child: where did its good edges come from?
+# - Replace `evaluator` with `nasnb.evaluation.Trainer(epochs=3, network={"channels": 8})` and a
+#   budget of 15 to see the same search with real training (much slower!).
