@@ -7,7 +7,7 @@ replace its output with zeros to measure what the edge is worth.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from torch import Tensor, nn
 
@@ -126,16 +126,8 @@ class CellNetwork(nn.Module):
                 raise ValueError(f"CellNetwork {name} must be an int >= 1, got {value!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"CellNetwork dropout must be in [0, 1), got {dropout!r}")
-        self.stem = nn.Sequential(
-            nn.Conv2d(input_shape[0], channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels)
-        )
-        body: list[nn.Module] = []
-        width = channels
-        for stage in range(stages):
-            if stage > 0:
-                body.append(ResidualReduction(width, width * 2))
-                width *= 2
-            body.extend(Cell(arch, width) for _ in range(cells_per_stage))
+        self.stem = stem(input_shape[0], channels)
+        body, width = macro_body(lambda w: Cell(arch, w), channels, stages, cells_per_stage)
         self.body = nn.Sequential(*body)
         head: list[nn.Module] = [nn.BatchNorm2d(width), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()]
         if dropout > 0:
@@ -150,6 +142,27 @@ class CellNetwork(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.body(self.stem(x)))
+
+
+def stem(in_channels: int, channels: int) -> nn.Sequential:
+    """The 3x3 conv + BN in front of every cell network (and the DARTS supernet)."""
+    return nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+
+
+def macro_body(
+    make_cell: Callable[[int], nn.Module], channels: int, stages: int, cells_per_stage: int
+) -> tuple[list[nn.Module], int]:
+    """The NAS-Bench-201 macro skeleton: stages of cells, each later stage behind a residual
+    reduction that doubles the width. Shared with the supernet so a derived cell trains in the
+    network it was searched in. Returns the modules and the final width."""
+    body: list[nn.Module] = []
+    width = channels
+    for stage in range(stages):
+        if stage > 0:
+            body.append(ResidualReduction(width, width * 2))
+            width *= 2
+        body.extend(make_cell(width) for _ in range(cells_per_stage))
+    return body, width
 
 
 def _check_image_shape(shape: Sequence[int]) -> tuple[int, ...]:

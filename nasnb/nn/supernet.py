@@ -21,8 +21,8 @@ from torch import Tensor, nn
 
 from ..spaces import EDGES, OPS, edge_nodes
 from ..spaces.cell import N_NODES
-from .cell import _check_image_shape, edge_key
-from .ops import ResidualReduction, make_op
+from .cell import _check_image_shape, edge_key, macro_body, stem
+from .ops import make_op
 
 PARAMETER_FREE = ("none", "skip_connect", "avg_pool_3x3")
 
@@ -81,15 +81,8 @@ class SuperNetwork(nn.Module):
         self.alpha = nn.Parameter(1e-3 * torch.randn(len(EDGES), len(self.ops)))
         self.register_buffer("mask", torch.ones(len(EDGES), len(self.ops)))
         self.register_buffer("projected", torch.full((len(EDGES),), -1, dtype=torch.long))
-        self.stem = nn.Sequential(nn.Conv2d(input_shape[0], channels, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(channels))
-        body: list[nn.Module] = []
-        width = channels
-        for stage in range(stages):
-            if stage > 0:
-                body.append(ResidualReduction(width, width * 2))
-                width *= 2
-            body.extend(SuperCell(self.ops, width) for _ in range(cells_per_stage))
+        self.stem = stem(input_shape[0], channels)
+        body, width = macro_body(lambda w: SuperCell(self.ops, w), channels, stages, cells_per_stage)
         self.body = nn.ModuleList(body)
         self.head = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                                   nn.Linear(width, num_classes))
