@@ -4,6 +4,7 @@ listed as text), compiled and run with Node's built-in test runner so pytest fai
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,3 +41,14 @@ def test_typescript_unit_tests_pass():
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-8000:]
     assert "# fail 0" in output, output[-8000:]
+
+
+def test_jupyterlab_lists_the_prebuilt_panel_as_enabled():
+    """The install put the built extension where JupyterLab finds prebuilt ones, and it loads."""
+    result = subprocess.run(
+        [sys.executable, "-m", "jupyter", "labextension", "list"], capture_output=True, text=True, timeout=120,
+        check=False,
+    )
+    listing = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)
+    line = next((row for row in listing.splitlines() if "nasnb-explorer" in row), "")
+    assert re.search(r"nasnb-explorer v\S+ enabled OK \(python, nasnb\)", line), listing
