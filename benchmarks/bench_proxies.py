@@ -5,6 +5,8 @@ one mini-batch at initialisation and reports Spearman's rho (and Kendall's tau) 
 validation and test accuracy, next to the ``params`` baseline and a rank-average vote of proxies.
 Published anchor: synflow reaches rho = 0.737 on NAS-Bench-201 CIFAR-10 (Abdelfattah et al. 2021).
 Goal: a proxy or a vote reaches rho >= 0.8 and beats params. One torch thread by default.
+The table's own repeatability bounds what any proxy can reach: bench_table_noise.py retrains a
+sample of cells with another seed (rho 0.52 against the table on digits).
 
     python benchmarks/bench_proxies.py [--cells 1000] [--batch-size 64] [--seed 0]
 """
