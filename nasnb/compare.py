@@ -9,7 +9,7 @@ tests and notebooks can inspect, and ``plot_regret`` only draws it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,17 +174,33 @@ def plot_regret(comparison: Comparison, ax: Any = None, *, level: float = 0.95, 
         raise ImportError("plot_regret needs matplotlib: pip install matplotlib") from None
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
-    for name, curve in comparison.curves(level).items():
-        (line,) = ax.plot(curve.evaluations, curve.mean, label=name)
-        ax.fill_between(curve.evaluations, curve.lower, curve.upper, color=line.get_color(), alpha=0.2)
-    if log:
-        ax.set_yscale("log")
-    ax.set_xlabel("evaluations")
+    curves = comparison.curves(level)
+    floor = _log_floor(curves.values()) if log else None
+    for name, curve in curves.items():
+        mean, lower, upper = (
+            v if floor is None else np.maximum(v, floor) for v in (curve.mean, curve.lower, curve.upper)
+        )
+        (line,) = ax.plot(curve.evaluations, mean, label=name)
+        ax.fill_between(curve.evaluations, lower, upper, color=line.get_color(), alpha=0.2)
     what = "optimum" if comparison.optimum_known else "best found by any run"
     ax.set_ylabel(f"regret ({what} − best so far)")
+    if floor is not None:
+        # a log axis cannot show 0 (a run that found the optimum) or a band reaching below it:
+        # both are drawn at the floor, and the label says so, instead of vanishing from the plot
+        ax.set_yscale("log")
+        ax.axhline(floor, color="0.6", linewidth=0.8, linestyle=":")
+        ax.set_ylabel(f"regret ({what} − best so far; ≤ {floor:.2g} drawn at {floor:.2g})")
+    ax.set_xlabel("evaluations")
     ax.set_title(f"{comparison.metric}: mean over {len(comparison.seeds)} seeds, {level:.0%} band")
     ax.legend()
     return ax
+
+
+def _log_floor(curves: Iterable[RegretCurve]) -> float:
+    """A tenth of the smallest positive value any curve or band reaches (1e-4 when none is positive)."""
+    values = np.concatenate([np.concatenate([c.mean, c.lower, c.upper]) for c in curves] or [np.array([])])
+    positive = values[np.isfinite(values) & (values > 0)]
+    return float(positive.min() / 10) if len(positive) else 1e-4
 
 
 def _factory(label: str, spec: StrategySpec) -> Callable[[], BaseStrategy]:

@@ -110,3 +110,25 @@ def test_plot_regret_draws_one_line_and_band_per_strategy(comparison):
     assert [t.get_text() for t in ax.get_legend().get_texts()] == comparison.strategies
     assert ax.get_xlabel() == "evaluations"
     plt.close(ax.figure)
+
+
+def test_log_regret_plot_keeps_zero_regret_and_low_bands_visible():
+    """Runs that reach the optimum have regret 0 and t-bands can dip below 0: on a log axis both
+    would vanish, so they are drawn at a stated floor instead."""
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def easy(arch):  # one edge in five draws is right: every seed gets there within the budget
+        return {"accuracy": float(arch["0->1"] == "conv_3x3")}
+
+    comparison = compare_strategies(CellSpace(), {"random": "random"}, easy, seeds=4, budget=30, optimum=1.0)
+    curves = comparison.curves(0.95)
+    assert any((c.mean == 0).any() or (c.lower <= 0).any() for c in curves.values())  # the case under test
+    ax = plot_regret(comparison, log=True)
+    assert ax.get_yscale() == "log"
+    drawn = np.concatenate([line.get_ydata() for line in ax.get_lines()[: len(comparison.strategies)]])
+    bands = np.concatenate([np.asarray(c.get_paths()[0].vertices[:, 1]) for c in ax.collections])
+    assert np.all(drawn > 0) and np.all(bands[np.isfinite(bands)] > 0)
+    assert "drawn at" in ax.get_ylabel()
+    plt.close(ax.figure)
