@@ -7,7 +7,10 @@ cell found) is averaged. Also reported: the regret in test accuracy of the cell 
 pick, and the simulated training time (what the same search with real training would have cost).
 Goal: evolution's mean regret after 100 evaluations is at most half of random search's.
 
-    python benchmarks/bench_table_search.py [--seeds 20] [--budget 100]
+With ``--sweep`` it also runs evolution over a grid of population and tournament sizes on
+seeds disjoint from the report's, so a missed goal can be told apart from badly chosen settings.
+
+    python benchmarks/bench_table_search.py [--seeds 20] [--budget 100] [--sweep]
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ def main() -> None:
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--budget", type=int, default=100)
+    parser.add_argument("--sweep", action="store_true",
+                        help="also sweep evolution's population and tournament sizes (seeds 1000+)")
     args = parser.parse_args()
     table = load_table(args.dataset)
     print(f"table {args.dataset!r}: {table.n_trained} of {len(table)} distinct cells trained"
@@ -59,6 +64,28 @@ def main() -> None:
     ratio = means["evolution"] / means["random"] if means["random"] > 0 else float("nan")
     print(f"{2 * args.seeds} searches in {time.perf_counter() - t0:.1f} s; evolution / random regret = "
           f"{ratio:.2f} (goal <= 0.5): {'met' if ratio <= 0.5 else 'NOT met'}")
+    if args.sweep:
+        sweep(table, args.seeds, args.budget)
+
+
+def sweep(table, seeds: int, budget: int) -> None:
+    """Evolution's regret ratio to random for each (population, tournament) on held-out seeds."""
+    held_out = range(1000, 1000 + seeds)
+    base = statistics.mean(run("random", {}, s, budget, table)["regret"] for s in held_out)
+    print(f"sweep on seeds {held_out.start}..{held_out.stop - 1}: evolution / random regret "
+          f"(random {base:.4f})")
+    sizes = (5, 10, 20, 30)
+    print("population \\ tournament " + " ".join(f"{k:>6}" for k in (2, 3, 5, 10)))
+    for population in sizes:
+        cells = []
+        for k in (2, 3, 5, 10):
+            if k > population:
+                cells.append(f"{'-':>6}")
+                continue
+            params = {"population_size": population, "tournament_size": k}
+            mean = statistics.mean(run("evolution", params, s, budget, table)["regret"] for s in held_out)
+            cells.append(f"{mean / base:>6.2f}")
+        print(f"{population:>23} " + " ".join(cells))
 
 
 if __name__ == "__main__":
