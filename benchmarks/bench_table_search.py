@@ -74,11 +74,11 @@ def sweep(table, seeds: int, budget: int) -> None:
     base = statistics.mean(run("random", {}, s, budget, table)["regret"] for s in held_out)
     print(f"sweep on seeds {held_out.start}..{held_out.stop - 1}: evolution / random regret "
           f"(random {base:.4f})")
-    sizes = (5, 10, 20, 30)
-    print("population \\ tournament " + " ".join(f"{k:>6}" for k in (2, 3, 5, 10)))
-    for population in sizes:
+    tournaments = (2, 3, 5, 10)
+    print("population \\ tournament " + " ".join(f"{k:>6}" for k in tournaments))
+    for population in (5, 10, 20, 30):
         cells = []
-        for k in (2, 3, 5, 10):
+        for k in tournaments:
             if k > population:
                 cells.append(f"{'-':>6}")
                 continue

@@ -29,7 +29,7 @@ def execute(path: Path) -> None:
         if cell.cell_type != "code":
             continue
         if cell.source.lstrip().startswith(MARK):
-            cell.outputs = [_text_only(o) for o in cell.outputs if _text_only(o) is not None]
+            cell.outputs = [kept for o in cell.outputs if (kept := _text_only(o)) is not None]
         else:
             cell.outputs = []
             cell.execution_count = None
@@ -45,7 +45,6 @@ def _text_only(output):
     if not data:
         return None
     output["data"] = data
-    output.pop("metadata", None)
     output["metadata"] = {}
     return output
 
