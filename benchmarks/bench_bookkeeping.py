@@ -35,8 +35,14 @@ def bare_strategy() -> float:
 
 
 def search(run_dir: str | None) -> float:
-    s = Search(CellSpace(), EvolutionStrategy(population_size=POPULATION, tournament_size=10), objective,
-               budget=STEPS, seed=0, run_dir=run_dir)
+    s = Search(
+        CellSpace(),
+        EvolutionStrategy(population_size=POPULATION, tournament_size=10),
+        objective,
+        budget=STEPS,
+        seed=0,
+        run_dir=run_dir,
+    )
     t0 = time.perf_counter()
     s.run()
     s.close()

@@ -25,13 +25,18 @@ OPS = {"conv_3x3": 1.0, "conv_1x1": 0.6, "skip_connect": 0.3}
 def objective(arch):
     time.sleep(SLEEP)
     score = sum(OPS.get(op, 0.0) for op in arch.values())
-    return {"accuracy": score / 6.0, "params": 1000 + int(300 * score), "macs": 20_000 + int(9000 * score),
-            "curves": {"val_accuracy": [score / 12.0, score / 6.0]}}
+    return {
+        "accuracy": score / 6.0,
+        "params": 1000 + int(300 * score),
+        "macs": 20_000 + int(9000 * score),
+        "curves": {"val_accuracy": [score / 12.0, score / 6.0]},
+    }
 
 
 def new_search() -> Search:
-    return Search(CellSpace(), EvolutionStrategy(population_size=20, tournament_size=5), objective, budget=TRIALS,
-                  seed=0)
+    return Search(
+        CellSpace(), EvolutionStrategy(population_size=20, tournament_size=5), objective, budget=TRIALS, seed=0
+    )
 
 
 def headless() -> tuple[float, dict]:
@@ -52,9 +57,14 @@ def with_explorer() -> tuple[float, dict]:
     seconds = time.perf_counter() - t0
     explorer.wait()
     driver = explorer._driver
-    stats = {"redraws": explorer.throttle.calls, "requests": explorer.throttle.requests,
-             "redraw_s": explorer.throttle.busy_seconds, "cb_mean_us": driver.callback_mean_seconds * 1e6,
-             "cb_max_ms": driver.callback_max_seconds * 1e3, "errors": explorer.error_text}
+    stats = {
+        "redraws": explorer.throttle.calls,
+        "requests": explorer.throttle.requests,
+        "redraw_s": explorer.throttle.busy_seconds,
+        "cb_mean_us": driver.callback_mean_seconds * 1e6,
+        "cb_max_ms": driver.callback_max_seconds * 1e3,
+        "errors": explorer.error_text,
+    }
     explorer.close()
     assert len(search.trials) == TRIALS and not stats["errors"], stats["errors"]
     return seconds, stats
@@ -78,10 +88,14 @@ def main() -> None:
     ratio = watched / base
     print(f"  ratio               {ratio:6.3f}x  (goal <= 1.05x: {'met' if ratio <= 1.05 else 'missed'})")
     s = stats[len(stats) // 2]
-    print(f"  redraws per run     {statistics.median(x['redraws'] for x in stats):.0f} "
-          f"for {s['requests']} requests, {statistics.median(x['redraw_s'] for x in stats) * 1e3:.0f} ms redrawing")
-    print(f"  search-thread callbacks: mean {statistics.median(x['cb_mean_us'] for x in stats):.0f} us, "
-          f"worst {max(x['cb_max_ms'] for x in stats):.2f} ms")
+    print(
+        f"  redraws per run     {statistics.median(x['redraws'] for x in stats):.0f} "
+        f"for {s['requests']} requests, {statistics.median(x['redraw_s'] for x in stats) * 1e3:.0f} ms redrawing"
+    )
+    print(
+        f"  search-thread callbacks: mean {statistics.median(x['cb_mean_us'] for x in stats):.0f} us, "
+        f"worst {max(x['cb_max_ms'] for x in stats):.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -39,9 +39,11 @@ def main() -> None:
     t0 = time.perf_counter()
     scores = score_cells(table, PROXIES, n=args.cells, seed=args.seed, batch_size=args.batch_size)
     seconds = time.perf_counter() - t0
-    print(f"table {args.dataset!r}: {table.n_trained} of {len(table)} distinct cells trained"
-          f"{'' if table.complete else ' (PARTIAL table)'}; scored {len(scores)} cells, batch {args.batch_size}, "
-          f"seed {args.seed}, in {seconds:.1f} s ({seconds / len(scores) * 1e3:.0f} ms per cell, all proxies)")
+    print(
+        f"table {args.dataset!r}: {table.n_trained} of {len(table)} distinct cells trained"
+        f"{'' if table.complete else ' (PARTIAL table)'}; scored {len(scores)} cells, batch {args.batch_size}, "
+        f"seed {args.seed}, in {seconds:.1f} s ({seconds / len(scores) * 1e3:.0f} ms per cell, all proxies)"
+    )
     val = proxy_correlations(table, PROXIES, scores=scores)
     test = proxy_correlations(table, PROXIES, scores=scores, metric="test_accuracy")
     print(f"{'proxy':<12}{'rho val':>9}{'tau val':>9}{'rho test':>10}")
@@ -49,19 +51,28 @@ def main() -> None:
         print(f"{name:<12}{row['spearman']:9.3f}{row['kendall']:9.3f}{test.loc[name, 'spearman']:10.3f}")
     voters = [p for p in PROXIES if p != "params"]
     best_vote = max(
-        ((combo, proxy_correlations(table, PROXIES, scores=scores, vote=combo).loc["vote", "spearman"])
-         for k in (2, 3) for combo in itertools.combinations(voters, k)),
+        (
+            (combo, proxy_correlations(table, PROXIES, scores=scores, vote=combo).loc["vote", "spearman"])
+            for k in (2, 3)
+            for combo in itertools.combinations(voters, k)
+        ),
         key=lambda item: item[1],
     )
-    print(f"best vote of 2-3 proxies: {' + '.join(best_vote[0])}  rho = {best_vote[1]:.3f} (chosen on this sample, "
-          "so optimistic)")
+    print(
+        f"best vote of 2-3 proxies: {' + '.join(best_vote[0])}  rho = {best_vote[1]:.3f} (chosen on this sample, "
+        "so optimistic)"
+    )
     params = val.loc["params", "spearman"]
     top = val.drop(index="params")["spearman"].max()
-    print(f"anchor: synflow on NAS-Bench-201 CIFAR-10 rho = {ANCHOR}; here synflow rho = "
-          f"{val.loc['synflow', 'spearman']:.3f}")
+    print(
+        f"anchor: synflow on NAS-Bench-201 CIFAR-10 rho = {ANCHOR}; here synflow rho = "
+        f"{val.loc['synflow', 'spearman']:.3f}"
+    )
     met = top >= 0.8 and top > params
-    print(f"goal (a proxy or the vote >= 0.8 and above params {params:.3f}): best {top:.3f} -> "
-          f"{'met' if met else 'NOT met'}")
+    print(
+        f"goal (a proxy or the vote >= 0.8 and above params {params:.3f}): best {top:.3f} -> "
+        f"{'met' if met else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -69,22 +69,30 @@ def report(title: str, comparison) -> None:
     ratios = regret_ratio(comparison, "random")
     half = regret_ratio(comparison, "random", at=comparison.budget // 2)
     print(f"\n{title}: mean regret over {len(comparison.seeds)} seeds, optimum {comparison.optimum:.4f}")
-    print(f"{'strategy':24s} {'@' + str(comparison.budget // 2):>8s} {'@' + str(comparison.budget):>8s}"
-          f" {'95% band':>19s} {'ratio':>7s} {'ratio@half':>10s}")
+    print(
+        f"{'strategy':24s} {'@' + str(comparison.budget // 2):>8s} {'@' + str(comparison.budget):>8s}"
+        f" {'95% band':>19s} {'ratio':>7s} {'ratio@half':>10s}"
+    )
     for name in comparison.strategies:
         c, mid = curves[name], comparison.regret[name][:, comparison.budget // 2 - 1]
-        print(f"{name:24s} {np.nanmean(mid):8.4f} {c.mean[-1]:8.4f} [{c.lower[-1]:7.4f}, {c.upper[-1]:7.4f}]"
-              f" {ratios[name]:7.3f} {half[name]:10.3f}")
+        print(
+            f"{name:24s} {np.nanmean(mid):8.4f} {c.mean[-1]:8.4f} [{c.lower[-1]:7.4f}, {c.upper[-1]:7.4f}]"
+            f" {ratios[name]:7.3f} {half[name]:10.3f}"
+        )
 
 
 def multi_fidelity(seeds: list[int], full_trainings: int, max_epochs: int = 27) -> None:
     """Random search at max_epochs against halving/Hyperband, all given the same number of epochs."""
     objective, budget = PlantedCell(0), full_trainings * max_epochs
-    specs = {"random (full epochs)": ("random", {}),
-             "halving": ("halving", {"min_epochs": 1, "max_epochs": max_epochs, "eta": 3}),
-             "hyperband": ("hyperband", {"min_epochs": 1, "max_epochs": max_epochs, "eta": 3})}
-    print(f"\nmulti-fidelity: {budget} epochs each (= {full_trainings} full trainings), {len(seeds)} seeds; "
-          "regret of the best architecture trained for max_epochs")
+    specs = {
+        "random (full epochs)": ("random", {}),
+        "halving": ("halving", {"min_epochs": 1, "max_epochs": max_epochs, "eta": 3}),
+        "hyperband": ("hyperband", {"min_epochs": 1, "max_epochs": max_epochs, "eta": 3}),
+    }
+    print(
+        f"\nmulti-fidelity: {budget} epochs each (= {full_trainings} full trainings), {len(seeds)} seeds; "
+        "regret of the best architecture trained for max_epochs"
+    )
     means = {}
     for label, (name, params) in specs.items():
         regrets, evaluations = [], []
@@ -118,8 +126,9 @@ def table_section(seeds: list[int], budget: int) -> None:
         return
     state = "complete" if table.complete else f"PARTIAL: {table.n_trained} of {len(table)} distinct cells trained"
     strategies = {k: v for k, v in STRATEGIES.items() if not k.startswith("nsga2")}
-    comparison = compare_strategies(CellSpace(), strategies, TableEvaluator("digits"), seeds=seeds, budget=budget,
-                                    optimum=table.optimum())
+    comparison = compare_strategies(
+        CellSpace(), strategies, TableEvaluator("digits"), seeds=seeds, budget=budget, optimum=table.optimum()
+    )
     report(f"table 'digits' ({state})", comparison)
 
 
@@ -131,8 +140,9 @@ def main() -> None:
     args = parser.parse_args()
     seeds = list(range(args.seeds))
     t0 = time.perf_counter()
-    comparison = compare_strategies(CellSpace(), STRATEGIES, PlantedCell(0), seeds=seeds, budget=args.budget,
-                                    optimum=1.0)
+    comparison = compare_strategies(
+        CellSpace(), STRATEGIES, PlantedCell(0), seeds=seeds, budget=args.budget, optimum=1.0
+    )
     report("planted cell objective", comparison)
     multi_fidelity(seeds, full_trainings=args.budget // 5)
     if not args.skip_table:

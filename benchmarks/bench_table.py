@@ -77,14 +77,18 @@ def main() -> None:
 
     base_rss, table_rss = med(base, "rss_mb"), med(tab, "rss_mb")
     first = med(tab, "first")
-    print(f"table {args.dataset!r}: {tab[0]['cells']} distinct cells, {tab[0]['trained']} trained; "
-          f"median of {args.repeats} fresh processes")
+    print(
+        f"table {args.dataset!r}: {tab[0]['cells']} distinct cells, {tab[0]['trained']} trained; "
+        f"median of {args.repeats} fresh processes"
+    )
     print(f"  import nasnb table module  {med(tab, 'import') * 1e3:8.1f} ms")
     print(f"  read the npz               {med(tab, 'load') * 1e3:8.1f} ms")
     print(f"  import -> first answer     {first * 1e3:8.1f} ms   (goal <= 500 ms)")
     print(f"  one lookup, once loaded    {med(tab, 'lookup_us'):8.1f} us")
-    print(f"  peak RSS: numpy only {base_rss:6.1f} MB | with table {table_rss:6.1f} MB | "
-          f"delta {table_rss - base_rss:5.1f} MB   (goal <= 50 MB)")
+    print(
+        f"  peak RSS: numpy only {base_rss:6.1f} MB | with table {table_rss:6.1f} MB | "
+        f"delta {table_rss - base_rss:5.1f} MB   (goal <= 50 MB)"
+    )
     print(f"  torch imported by the table path: {tab[0]['torch_imported']}")
     ok = first <= 0.5 and table_rss - base_rss <= 50
     print("goal met" if ok else "goal NOT met")

@@ -67,24 +67,33 @@ def main() -> None:
     sample = frame.sample(n=min(args.cells, len(frame)), random_state=args.sample_seed)
     t0 = time.perf_counter()
     with get_context("spawn").Pool(args.workers, initializer=_init_worker, initargs=(args.dataset, args.seed)) as pool:
-        again = np.array(list(tqdm(pool.imap(_retrain, sample["arch"], chunksize=4), total=len(sample),
-                                   unit="cell", file=sys.stderr)))
+        again = np.array(
+            list(
+                tqdm(pool.imap(_retrain, sample["arch"], chunksize=4), total=len(sample), unit="cell", file=sys.stderr)
+            )
+        )
     seconds = time.perf_counter() - t0
 
     val = sample["val_accuracy"].to_numpy(float)
     test = sample["test_accuracy"].to_numpy(float)
     params = sample["params"].to_numpy(float)
     top = val >= np.median(val)
-    print(f"{len(sample)} cells of the {args.dataset!r} table retrained with seed {args.seed} in {seconds:.0f} s "
-          f"({args.workers} workers)")
+    print(
+        f"{len(sample)} cells of the {args.dataset!r} table retrained with seed {args.seed} in {seconds:.0f} s "
+        f"({args.workers} workers)"
+    )
     print(f"{'Spearman rho of the table (seed 0) with':<48}{'all':>8}{'top half':>10}")
-    for label, other in ((f"its retrained copy (seed {args.seed})", again),
-                         ("its own test accuracy (same training)", test),
-                         ("parameter count", params)):
+    for label, other in (
+        (f"its retrained copy (seed {args.seed})", again),
+        ("its own test accuracy (same training)", test),
+        ("parameter count", params),
+    ):
         print(f"  {label:<46}{rho(val, other):8.3f}{rho(val[top], other[top]):10.3f}")
     best = int(np.nanargmax(val))
-    print(f"the sample's best cell: {val[best]:.3f} in the table, {again[best]:.3f} retrained "
-          f"(mean |change| over the sample {np.nanmean(np.abs(val - again)):.3f})")
+    print(
+        f"the sample's best cell: {val[best]:.3f} in the table, {again[best]:.3f} retrained "
+        f"(mean |change| over the sample {np.nanmean(np.abs(val - again)):.3f})"
+    )
 
 
 if __name__ == "__main__":

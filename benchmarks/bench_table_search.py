@@ -34,9 +34,12 @@ def run(strategy: str, params: dict, seed: int, budget: int, table) -> dict:
     search.run()
     val = regret_curve(search.trials, table)
     test = regret_curve(search.trials, table, metric="test_accuracy")
-    return {"regret": float(val["regret"].iloc[-1]), "test_regret": float(test["regret"].iloc[-1]),
-            "simulated": float(val["simulated_seconds"].iloc[-1]),
-            "failed": sum(not t.ok for t in search.trials)}
+    return {
+        "regret": float(val["regret"].iloc[-1]),
+        "test_regret": float(test["regret"].iloc[-1]),
+        "simulated": float(val["simulated_seconds"].iloc[-1]),
+        "failed": sum(not t.ok for t in search.trials),
+    }
 
 
 def main() -> None:
@@ -44,26 +47,33 @@ def main() -> None:
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--budget", type=int, default=100)
-    parser.add_argument("--sweep", action="store_true",
-                        help="also sweep evolution's population and tournament sizes (seeds 1000+)")
+    parser.add_argument(
+        "--sweep", action="store_true", help="also sweep evolution's population and tournament sizes (seeds 1000+)"
+    )
     args = parser.parse_args()
     table = load_table(args.dataset)
-    print(f"table {args.dataset!r}: {table.n_trained} of {len(table)} distinct cells trained"
-          f"{'' if table.complete else ' (PARTIAL: untrained cells count as failed trials)'}; "
-          f"optimum val {table.optimum():.4f}, test {table.optimum('test_accuracy'):.4f}")
+    print(
+        f"table {args.dataset!r}: {table.n_trained} of {len(table)} distinct cells trained"
+        f"{'' if table.complete else ' (PARTIAL: untrained cells count as failed trials)'}; "
+        f"optimum val {table.optimum():.4f}, test {table.optimum('test_accuracy'):.4f}"
+    )
     means = {}
     t0 = time.perf_counter()
     for name, params in STRATEGIES.items():
         rows = [run(name, params, seed, args.budget, table) for seed in range(args.seeds)]
         means[name] = statistics.mean(r["regret"] for r in rows)
-        print(f"{name:<10} {params}: mean regret after {args.budget} evaluations {means[name]:.4f} "
-              f"(sd {statistics.stdev(r['regret'] for r in rows):.4f}), test regret "
-              f"{statistics.mean(r['test_regret'] for r in rows):.4f}, simulated training "
-              f"{statistics.mean(r['simulated'] for r in rows) / 60:.1f} min per search, "
-              f"failed trials {statistics.mean(r['failed'] for r in rows):.1f}")
+        print(
+            f"{name:<10} {params}: mean regret after {args.budget} evaluations {means[name]:.4f} "
+            f"(sd {statistics.stdev(r['regret'] for r in rows):.4f}), test regret "
+            f"{statistics.mean(r['test_regret'] for r in rows):.4f}, simulated training "
+            f"{statistics.mean(r['simulated'] for r in rows) / 60:.1f} min per search, "
+            f"failed trials {statistics.mean(r['failed'] for r in rows):.1f}"
+        )
     ratio = means["evolution"] / means["random"] if means["random"] > 0 else float("nan")
-    print(f"{2 * args.seeds} searches in {time.perf_counter() - t0:.1f} s; evolution / random regret = "
-          f"{ratio:.2f} (goal <= 0.5): {'met' if ratio <= 0.5 else 'NOT met'}")
+    print(
+        f"{2 * args.seeds} searches in {time.perf_counter() - t0:.1f} s; evolution / random regret = "
+        f"{ratio:.2f} (goal <= 0.5): {'met' if ratio <= 0.5 else 'NOT met'}"
+    )
     if args.sweep:
         sweep(table, args.seeds, args.budget)
 
@@ -72,8 +82,7 @@ def sweep(table, seeds: int, budget: int) -> None:
     """Evolution's regret ratio to random for each (population, tournament) on held-out seeds."""
     held_out = range(1000, 1000 + seeds)
     base = statistics.mean(run("random", {}, s, budget, table)["regret"] for s in held_out)
-    print(f"sweep on seeds {held_out.start}..{held_out.stop - 1}: evolution / random regret "
-          f"(random {base:.4f})")
+    print(f"sweep on seeds {held_out.start}..{held_out.stop - 1}: evolution / random regret (random {base:.4f})")
     tournaments = (2, 3, 5, 10)
     print("population \\ tournament " + " ".join(f"{k:>6}" for k in tournaments))
     for population in (5, 10, 20, 30):

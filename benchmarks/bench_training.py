@@ -52,7 +52,7 @@ def bare_loop(model: nn.Module, data: Dataset, epochs: int, seed: int = 0) -> fl
         order = torch.randperm(n, generator=shuffle)
         running = 0.0
         for i in range(0, n, BATCH):
-            idx = order[i:i + BATCH]
+            idx = order[i : i + BATCH]
             for group in opt.param_groups:
                 group["lr"] = LR * 0.5 * (1 + math.cos(math.pi * step / total))
             loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
@@ -68,8 +68,9 @@ def bare_loop(model: nn.Module, data: Dataset, epochs: int, seed: int = 0) -> fl
 
 
 def nasnb_loop(model: nn.Module, data: Dataset, epochs: int, seed: int = 0) -> float:
-    return train_model(model, data, epochs=epochs, batch_size=BATCH, lr=LR, weight_decay=WD,
-                       seed=seed, device="cpu")["accuracy"]
+    return train_model(model, data, epochs=epochs, batch_size=BATCH, lr=LR, weight_decay=WD, seed=seed, device="cpu")[
+        "accuracy"
+    ]
 
 
 def timed(loop, model: nn.Module, data: Dataset, epochs: int) -> tuple[float, float]:
@@ -85,8 +86,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = load_dataset("digits")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, digits train={len(data.train)}, "
-          f"batch {BATCH}, medians of {args.repeats} alternating pairs")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, digits train={len(data.train)}, "
+        f"batch {BATCH}, medians of {args.repeats} alternating pairs"
+    )
     ratios = []
     for name, arch, options, epochs in CASES:
         torch.manual_seed(0)
@@ -101,10 +104,12 @@ def main() -> None:
                 seconds[label].append(elapsed)
         rate = {k: epochs * len(data.train) / statistics.median(v) for k, v in seconds.items()}
         ratios.append(statistics.median(b / n for b, n in zip(seconds["bare"], seconds["nasnb"])))
-        print(f"{name:6s} {epochs:2d} epochs: "
-              f"bare {rate['bare']:8.0f} samples/s (val acc {accuracy['bare']:.3f}), "
-              f"nasnb {rate['nasnb']:8.0f} samples/s (val acc {accuracy['nasnb']:.3f}), "
-              f"median pair ratio {ratios[-1]:.3f}")
+        print(
+            f"{name:6s} {epochs:2d} epochs: "
+            f"bare {rate['bare']:8.0f} samples/s (val acc {accuracy['bare']:.3f}), "
+            f"nasnb {rate['nasnb']:8.0f} samples/s (val acc {accuracy['nasnb']:.3f}), "
+            f"median pair ratio {ratios[-1]:.3f}"
+        )
     print(f"worst ratio {min(ratios):.3f} (goal >= 0.95)")
 
 

@@ -1,8 +1,8 @@
 """The ``nasnb`` command: run, resume and inspect searches without a notebook.
 
-    nasnb search --space cell --strategy evolution --dataset digits --budget 50 --seed 0 --run-dir runs/demo
-    nasnb resume runs/demo
-    nasnb show runs/demo
+nasnb search --space cell --strategy evolution --dataset digits --budget 50 --seed 0 --run-dir runs/demo
+nasnb resume runs/demo
+nasnb show runs/demo
 """
 
 from __future__ import annotations
@@ -40,14 +40,24 @@ def build_parser() -> argparse.ArgumentParser:
     search = sub.add_parser("search", help="start a new search and record it in --run-dir")
     search.add_argument("--space", default="cell", help="cell, chain, hyper, or joined with '+' (cell+hyper)")
     search.add_argument("--strategy", default="evolution", help="strategy name, e.g. random, evolution")
-    search.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="strategy parameter (repeatable), e.g. --param population_size=20")
+    search.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="strategy parameter (repeatable), e.g. --param population_size=20",
+    )
     search.add_argument("--evaluator", default="trainer", help="trainer (real training) or table (tabulated benchmark)")
     search.add_argument("--dataset", default="digits", help="digits, moons, mnist, fashion-mnist, cifar10")
     search.add_argument("--epochs", type=int, default=None, help="training epochs per architecture")
     search.add_argument("--subset", type=int, default=None, help="use N samples of the dataset")
-    search.add_argument("--eval-param", action="append", default=[], metavar="KEY=VALUE",
-                        help="evaluator parameter (repeatable), e.g. --eval-param lr=0.1")
+    search.add_argument(
+        "--eval-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="evaluator parameter (repeatable), e.g. --eval-param lr=0.1",
+    )
     search.add_argument("--budget", required=True, help="evaluations (50) or a duration ('10min')")
     search.add_argument("--seed", type=int, default=0)
     search.add_argument("--run-dir", required=True, help="directory for run.json and trials.jsonl")
@@ -143,8 +153,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
     search = Search.resume(args.run_dir, budget=args.budget)
     if search.done:
-        print(f"{args.run_dir} already finished its budget ({len(search.trials)} trials); "
-              "pass --budget N to extend it")
+        print(f"{args.run_dir} already finished its budget ({len(search.trials)} trials); pass --budget N to extend it")
         search.close()
         return 0
     return _run_with_progress(search)

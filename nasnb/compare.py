@@ -62,9 +62,16 @@ class Comparison:
         import pandas as pd
 
         rows = [
-            {"strategy": name, "seed": seed, "evaluation": e + 1, "score": self.scores[name][i, e],
-             "regret": self.regret[name][i, e]}
-            for name in self.strategies for i, seed in enumerate(self.seeds) for e in range(self.budget)
+            {
+                "strategy": name,
+                "seed": seed,
+                "evaluation": e + 1,
+                "score": self.scores[name][i, e],
+                "regret": self.regret[name][i, e],
+            }
+            for name in self.strategies
+            for i, seed in enumerate(self.seeds)
+            for e in range(self.budget)
         ]
         return pd.DataFrame(rows)
 
@@ -74,11 +81,18 @@ class Comparison:
 
         curves = self.curves()
         ratios = regret_ratio(self, baseline) if baseline in self.strategies else {}
-        return pd.DataFrame([
-            {"strategy": name, "final_regret": curves[name].mean[-1], "lower": curves[name].lower[-1],
-             "upper": curves[name].upper[-1], f"ratio_to_{baseline}": ratios.get(name, np.nan)}
-            for name in self.strategies
-        ])
+        return pd.DataFrame(
+            [
+                {
+                    "strategy": name,
+                    "final_regret": curves[name].mean[-1],
+                    "lower": curves[name].lower[-1],
+                    "upper": curves[name].upper[-1],
+                    f"ratio_to_{baseline}": ratios.get(name, np.nan),
+                }
+                for name in self.strategies
+            ]
+        )
 
 
 def compare_strategies(
@@ -215,11 +229,13 @@ def _factory(label: str, spec: StrategySpec) -> Callable[[], BaseStrategy]:
     if isinstance(spec, Mapping) and "name" in spec:
         return lambda: get(spec["name"], **dict(spec.get("params", {})))
     if callable(spec):
+
         def make() -> BaseStrategy:
             strategy = spec()
             if not isinstance(strategy, BaseStrategy):
                 raise TypeError(f"strategy factory {label!r} returned {type(strategy).__name__}, not a strategy")
             return strategy
+
         return make
     raise TypeError(
         f"strategy {label!r} must be a name, (name, params), {{'name', 'params'}}, a strategy or a factory; "

@@ -98,7 +98,8 @@ class Search:
             warnings.warn(
                 f"the strategy optimises {strategy_metric!r} but the search ranks trials by {metric!r}; "
                 f"pass metric={strategy_metric!r} to both unless that is what you want",
-                UserWarning, stacklevel=2,
+                UserWarning,
+                stacklevel=2,
             )
 
         self.trials: list[Trial] = []
@@ -225,13 +226,24 @@ class Search:
         return self._pending, len(self.trials)
 
     def _record(
-        self, trial_id: int, proposal: Proposal, outcome: tuple[str, dict[str, Any], str | None, float],
-        started: float, step_seconds: float,
+        self,
+        trial_id: int,
+        proposal: Proposal,
+        outcome: tuple[str, dict[str, Any], str | None, float],
+        started: float,
+        step_seconds: float,
     ) -> Trial:
         status, metrics, error, eval_seconds = outcome
         trial = Trial(
-            id=trial_id, step=len(self.trials), arch=str(proposal.arch), decision=proposal.decision,
-            metrics=metrics, status=status, error=error, started=started, seconds=eval_seconds,
+            id=trial_id,
+            step=len(self.trials),
+            arch=str(proposal.arch),
+            decision=proposal.decision,
+            metrics=metrics,
+            status=status,
+            error=error,
+            started=started,
+            seconds=eval_seconds,
             fidelity=jsonable(proposal.fidelity) if proposal.fidelity else None,
         )
         if self._writer is not None:
@@ -301,8 +313,13 @@ class Search:
             budget_left = math.inf
             if self.budget is not None and self.budget.evaluations is not None:
                 budget_left = self.budget.evaluations - len(self.trials) - len(in_flight)
-            while (len(in_flight) < self.n_workers and budget_left > 0 and not self.done
-                   and self._control.running.is_set() and not self._control.stop_requested.is_set()):
+            while (
+                len(in_flight) < self.n_workers
+                and budget_left > 0
+                and not self.done
+                and self._control.running.is_set()
+                and not self._control.stop_requested.is_set()
+            ):
                 proposal = self.strategy.ask()
                 proposal = Proposal(self.space.validate(proposal.arch), jsonable(proposal.decision), proposal.fidelity)
                 self._emit("trial_started", {"id": next_id, "arch": str(proposal.arch), "decision": proposal.decision})
@@ -393,9 +410,15 @@ class Search:
             evaluator = evaluator_from_description(config["evaluator"])
         search = cls.__new__(cls)
         Search.__init__(
-            search, space, strategy, evaluator,
+            search,
+            space,
+            strategy,
+            evaluator,
             budget=budget if budget is not None else config.get("budget"),
-            seed=config.get("seed", 0), run_dir=None, executor=executor, metric=config.get("metric", "accuracy"),
+            seed=config.get("seed", 0),
+            run_dir=None,
+            executor=executor,
+            metric=config.get("metric", "accuracy"),
         )
         search.run_dir = path
         trials, problems, _ = read_trials(path / TRIALS_FILE)

@@ -12,14 +12,31 @@ import pytest
 from nasnb import load_run
 from nasnb.cli import main
 
-SEARCH = ["search", "--space", "cell", "--strategy", "evolution", "--param", "population_size=4",
-          "--param", "tournament_size=2", "--dataset", "digits", "--epochs", "1",
-          "--eval-param", 'network={"channels": 4, "stages": 1}', "--seed", "3"]
+SEARCH = [
+    "search",
+    "--space",
+    "cell",
+    "--strategy",
+    "evolution",
+    "--param",
+    "population_size=4",
+    "--param",
+    "tournament_size=2",
+    "--dataset",
+    "digits",
+    "--epochs",
+    "1",
+    "--eval-param",
+    'network={"channels": 4, "stages": 1}',
+    "--seed",
+    "3",
+]
 
 
 def nasnb(*args, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "nasnb.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "nasnb.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs
+    )
 
 
 def count_lines(path):
@@ -107,8 +124,24 @@ def test_resume_of_a_missing_run_is_explained(tmp_path, capsys):
 
 def test_resume_of_a_finished_run_says_how_to_extend(tmp_path, capsys):
     run = tmp_path / "r"
-    assert main(["search", "--run-dir", str(run), "--budget", "1", "--epochs", "1", "--strategy", "random",
-                 "--eval-param", 'network={"channels": 4, "stages": 1}']) == 0
+    assert (
+        main(
+            [
+                "search",
+                "--run-dir",
+                str(run),
+                "--budget",
+                "1",
+                "--epochs",
+                "1",
+                "--strategy",
+                "random",
+                "--eval-param",
+                'network={"channels": 4, "stages": 1}',
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["resume", str(run)]) == 0
     assert "--budget" in capsys.readouterr().out

@@ -91,8 +91,10 @@ def test_perturbation_drops_cover_every_edge_and_op(result):
 
 def test_table_accuracies_come_from_the_table(result):
     table = load_table("digits")
-    for cell, value in ((result.argmax_cell, result.argmax_table_accuracy),
-                        (result.perturbation_cell, result.perturbation_table_accuracy)):
+    for cell, value in (
+        (result.argmax_cell, result.argmax_table_accuracy),
+        (result.perturbation_cell, result.perturbation_table_accuracy),
+    ):
         row = table.index[cell_number(cell)]
         if table.status[row] == OK:
             assert value == pytest.approx(float(table.val_accuracy[row]))

@@ -24,9 +24,9 @@ def write_idx(raw_dir, n_train=200, n_test=50, size=28):
         images = rng.integers(0, 256, size=(n, size, size), dtype=np.uint8)
         labels = (np.arange(n) % 10).astype(np.uint8)
         (raw_dir / f"{prefix}-images-idx3-ubyte").write_bytes(
-            struct.pack(">iiii", 0x0803, n, size, size) + images.tobytes())
-        (raw_dir / f"{prefix}-labels-idx1-ubyte").write_bytes(
-            struct.pack(">ii", 0x0801, n) + labels.tobytes())
+            struct.pack(">iiii", 0x0803, n, size, size) + images.tobytes()
+        )
+        (raw_dir / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">ii", 0x0801, n) + labels.tobytes())
 
 
 def test_digits_splits_have_expected_sizes_shapes_and_normalisation():
@@ -59,8 +59,13 @@ def test_splits_are_stratified():
 def test_splits_are_disjoint_and_cover_the_pool(official_test):
     y = np.arange(500) % 5
     ids = np.arange(500)[:, None]
-    raw = RawData(ids, y, tuple("abcde"), x_test=-ids[:100] - 1 if official_test else None,
-                  y_test=y[:100] if official_test else None)
+    raw = RawData(
+        ids,
+        y,
+        tuple("abcde"),
+        x_test=-ids[:100] - 1 if official_test else None,
+        y_test=y[:100] if official_test else None,
+    )
     train, val, test = (set(x.ravel().tolist()) for x, _ in datasets_module._split(raw, None, 0, 0.2, 0.2))
     assert not (train & val or train & test or val & test)
     if official_test:
@@ -88,8 +93,7 @@ def test_unknown_dataset_lists_the_known_ones():
         load_dataset("imagenet")
 
 
-@pytest.mark.parametrize("kwargs", [{"subset": 1}, {"val_fraction": 0},
-                                    {"val_fraction": 0.5, "test_fraction": 0.5}])
+@pytest.mark.parametrize("kwargs", [{"subset": 1}, {"val_fraction": 0}, {"val_fraction": 0.5, "test_fraction": 0.5}])
 def test_bad_arguments_are_named(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         load_dataset("digits", **kwargs)

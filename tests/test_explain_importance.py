@@ -51,8 +51,9 @@ def planted_population(seed, n=300, noise=0.02):
 
 
 def _true(result, effects):
-    return np.array([effects[EDGES.index(d), OPS.index(o)] for d, o in zip(result.options["decision"],
-                                                                          result.options["option"])])
+    return np.array(
+        [effects[EDGES.index(d), OPS.index(o)] for d, o in zip(result.options["decision"], result.options["option"])]
+    )
 
 
 def test_marginal_recovers_planted_effects_and_covers_them():
@@ -99,8 +100,10 @@ def test_compare_estimators_side_by_side():
 
 def test_failed_trials_are_excluded_and_counted():
     trials, _ = planted_population(3, n=60)
-    broken = [Trial(60, 60, trials[0].arch, {}, {}, status="failed", error="boom"),
-              Trial(61, 61, trials[1].arch, {}, {"accuracy": float("nan")})]
+    broken = [
+        Trial(60, 60, trials[0].arch, {}, {}, status="failed", error="boom"),
+        Trial(61, 61, trials[1].arch, {}, {"accuracy": float("nan")}),
+    ]
     result = op_importance(trials + broken, SPACE, n_bootstrap=20)
     assert result.n_trials == 60 and result.n_failed == 2
     assert result.options["n"].groupby(result.options["decision"]).sum().eq(60).all()
@@ -131,8 +134,14 @@ def test_tracker_follows_a_live_search(planted):
 
 
 def test_conditional_decisions_use_only_the_trials_where_they_occur():
-    space = ChainSpace(layer_types=("fc",), max_layers=3, widths=(8, 32), activations=("relu", "tanh"),
-                       batchnorm=(False,), dropouts=(0.0,))
+    space = ChainSpace(
+        layer_types=("fc",),
+        max_layers=3,
+        widths=(8, 32),
+        activations=("relu", "tanh"),
+        batchnorm=(False,),
+        dropouts=(0.0,),
+    )
     rng = np.random.default_rng(0)
     trials = []
     for i in range(240):
@@ -157,20 +166,31 @@ def test_zero_trials_give_empty_frames():
 
 
 _metrics = st.one_of(
-    st.just({}), st.just({"accuracy": float("nan")}),
+    st.just({}),
+    st.just({"accuracy": float("nan")}),
     st.builds(lambda v: {"accuracy": v}, st.floats(0, 1)),
 )
 
 
 @given(
-    cells=st.lists(st.tuples(st.lists(st.sampled_from(OPS), min_size=6, max_size=6), st.booleans(), _metrics),
-                   max_size=5),
+    cells=st.lists(
+        st.tuples(st.lists(st.sampled_from(OPS), min_size=6, max_size=6), st.booleans(), _metrics), max_size=5
+    ),
     estimator=st.sampled_from(["marginal", "forest"]),
 )
 def test_importance_never_fails_on_tiny_populations(cells, estimator):
-    trials = [Trial(i, i, str(SPACE.validate(dict(zip(EDGES, ops)))), {}, metrics,
-                    status="ok" if ok else "failed", error=None if ok else "boom")
-              for i, (ops, ok, metrics) in enumerate(cells)]
+    trials = [
+        Trial(
+            i,
+            i,
+            str(SPACE.validate(dict(zip(EDGES, ops)))),
+            {},
+            metrics,
+            status="ok" if ok else "failed",
+            error=None if ok else "boom",
+        )
+        for i, (ops, ok, metrics) in enumerate(cells)
+    ]
     result = op_importance(trials, SPACE, estimator=estimator, n_bootstrap=4)
     usable = sum(t.score() is not None for t in trials)
     assert result.n_trials == usable and result.n_failed == len(trials) - usable

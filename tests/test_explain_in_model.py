@@ -70,8 +70,9 @@ def test_attribution_of_a_silenced_edge_is_zero(silenced, digits):
 
 
 def test_conductance_agrees_on_the_silenced_edge(silenced, digits):
-    frame = edge_importance(silenced, digits, method="attribution", attribution="conductance", n_samples=32,
-                            n_steps=4).set_index("unit")
+    frame = edge_importance(
+        silenced, digits, method="attribution", attribution="conductance", n_samples=32, n_steps=4
+    ).set_index("unit")
     assert frame.loc["1->3", "importance"] < 1e-6 * frame["importance"].max()
 
 

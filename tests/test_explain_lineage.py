@@ -48,15 +48,20 @@ PARAMS = {
     "halving": {"min_epochs": 1, "max_epochs": 9, "eta": 3},
     "hyperband": {"min_epochs": 1, "max_epochs": 9, "eta": 3},
     "nsga2": {"population_size": 4},
-    "prescreen": {"proxy": "params", "n_candidates": 4, "keep": 2,
-                  "base_params": {"population_size": 3, "tournament_size": 2}},
+    "prescreen": {
+        "proxy": "params",
+        "n_candidates": 4,
+        "keep": 2,
+        "base_params": {"population_size": 3, "tournament_size": 2},
+    },
 }
 
 
 @pytest.fixture(scope="module")
 def searches():
-    return {name: Search(SPACE, get(name, **params), Flaky(), budget=16, seed=1).run()
-            for name, params in PARAMS.items()}
+    return {
+        name: Search(SPACE, get(name, **params), Flaky(), budget=16, seed=1).run() for name, params in PARAMS.items()
+    }
 
 
 def _first(search, kind, **where):
@@ -169,9 +174,11 @@ def test_every_strategy_narrates_every_trial_and_failures(searches, name):
 
 
 def test_incomplete_or_unknown_records_fall_back_to_what_was_recorded():
-    trials = [Trial(0, 0, str(SPACE.sample(0)), {"kind": "mutation", "parents": [7]}, {"accuracy": 0.5}),
-              Trial(1, 1, str(SPACE.sample(1)), {"kind": "oracle", "hint": 42}, {"accuracy": 0.6}),
-              Trial(2, 2, str(SPACE.sample(2)), {}, {"loss": 0.1})]
+    trials = [
+        Trial(0, 0, str(SPACE.sample(0)), {"kind": "mutation", "parents": [7]}, {"accuracy": 0.5}),
+        Trial(1, 1, str(SPACE.sample(1)), {"kind": "oracle", "hint": 42}, {"accuracy": 0.6}),
+        Trial(2, 2, str(SPACE.sample(2)), {}, {"loss": 0.1}),
+    ]
     assert "kind 'mutation'" in explain_trial(trials, 0) and "parents=[7]" in explain_trial(trials, 0)
     assert "hint=42" in explain_trial(trials, 1) and "accuracy 0.600" in explain_trial(trials, 1)
     assert "without a usable 'accuracy'" in explain_trial(trials, 2)
@@ -223,8 +230,14 @@ def test_halving_promotions_and_parentless_strategies(searches):
 
 
 def test_a_loaded_run_is_narrated_with_its_config(tmp_path):
-    Search(SPACE, get("evolution", population_size=4, tournament_size=2), planted, budget=8, seed=0,
-           run_dir=tmp_path / "run").run()
+    Search(
+        SPACE,
+        get("evolution", population_size=4, tournament_size=2),
+        planted,
+        budget=8,
+        seed=0,
+        run_dir=tmp_path / "run",
+    ).run()
     run = nasnb.load_run(tmp_path / "run")
     assert "4 random architectures" in explain_trial(run, 0)
     assert lineage_graph(run).number_of_nodes() == 8

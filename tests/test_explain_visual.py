@@ -67,11 +67,16 @@ def test_explain_input_returns_every_view(cell_model, digits):
 
 
 def test_strongest_paths_combine_edge_magnitudes():
-    edges = pd.DataFrame({
-        "cell": 0, "unit": ["0->1", "0->2", "1->2", "0->3", "1->3", "2->3"],
-        "op": "conv_3x3", "live": True, "attribution": 0.0,
-        "magnitude": [1.0, 0.1, 0.9, 0.5, 0.9, 0.9],
-    })
+    edges = pd.DataFrame(
+        {
+            "cell": 0,
+            "unit": ["0->1", "0->2", "1->2", "0->3", "1->3", "2->3"],
+            "op": "conv_3x3",
+            "live": True,
+            "attribution": 0.0,
+            "magnitude": [1.0, 0.1, 0.9, 0.5, 0.9, 0.9],
+        }
+    )
     product = strongest_paths(edges).set_index("path")
     assert product["strength"].idxmax() == "0->1->3" and product.loc["0->1->3", "strength"] == pytest.approx(0.9)
     assert product.loc["0->3", "strength"] == 0.5 and len(product) == 4
@@ -158,8 +163,9 @@ def test_training_curves_from_trials(planted):
     assert list(curves.columns) == ["trial", "arch", "epoch", "train_loss", "val_loss", "val_accuracy"]
     assert len(curves) == 4 and set(curves["trial"]) == {0, 1}
     assert plot_training_curves(curves, highlight=[1]) is not None
-    table_like = Search(CellSpace(), "random", lambda a: {"accuracy": 0.5, "curves": {"val_accuracy": [0.4, 0.5]}},
-                        budget=1).run()
+    table_like = Search(
+        CellSpace(), "random", lambda a: {"accuracy": 0.5, "curves": {"val_accuracy": [0.4, 0.5]}}, budget=1
+    ).run()
     assert list(training_curves(table_like)["epoch"]) == [1, 2]
     assert training_curves(Search(CellSpace(), "random", planted, budget=1).run()).empty
 

@@ -46,7 +46,10 @@ def test_typescript_unit_tests_pass():
 def test_jupyterlab_lists_the_prebuilt_panel_as_enabled():
     """The install put the built extension where JupyterLab finds prebuilt ones, and it loads."""
     result = subprocess.run(
-        [sys.executable, "-m", "jupyter", "labextension", "list"], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "jupyter", "labextension", "list"],
+        capture_output=True,
+        text=True,
+        timeout=120,
         check=False,
     )
     listing = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr)

@@ -144,8 +144,9 @@ def test_params_and_macs_of_hand_computable_models():
 
 
 def test_macs_count_only_executed_edges_and_restore_training_mode():
-    one = build_model(CELLS.parse("|none~0|+|none~0|none~1|+|conv_3x3~0|none~1|none~2|"), (1, 8, 8), 10,
-                      channels=4, stages=1)
+    one = build_model(
+        CELLS.parse("|none~0|+|none~0|none~1|+|conv_3x3~0|none~1|none~2|"), (1, 8, 8), 10, channels=4, stages=1
+    )
     assert count_macs(one, (1, 8, 8)) == 8 * 8 * 4 * 1 * 9 + 8 * 8 * 4 * 4 * 9 + 4 * 10
     one.train()
     count_macs(one, (1, 8, 8))

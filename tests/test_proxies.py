@@ -108,8 +108,9 @@ def test_proxy_evaluator_is_deterministic_and_reports_no_accuracy():
 
 
 def test_search_can_rank_by_a_proxy():
-    search = Search(CellSpace(), "random", ProxyEvaluator("synflow", batch_size=16), budget=3, seed=0,
-                    metric="synflow").run()
+    search = Search(
+        CellSpace(), "random", ProxyEvaluator("synflow", batch_size=16), budget=3, seed=0, metric="synflow"
+    ).run()
     assert all(t.ok for t in search.trials)
     assert search.best.metrics["synflow"] == max(t.metrics["synflow"] for t in search.trials)
 
@@ -121,7 +122,8 @@ def test_prescreen_keeps_the_best_candidates_sorted():
     assert scores == sorted(scores, reverse=True)
     assert len({c.arch.key for c in found}) == 4
     assert [c.arch for c in prescreen(CellSpace(), "synflow", n_candidates=12, keep=4, seed=1, batch_size=16)] == [
-        c.arch for c in found]
+        c.arch for c in found
+    ]
     everything = prescreen(CellSpace(), "synflow", n_candidates=12, keep=12, seed=1, batch_size=16)
     assert [c.score for c in everything[:4]] == scores and min(c.score for c in everything) <= scores[-1]
     with pytest.raises(ValueError, match="keep"):
@@ -129,8 +131,14 @@ def test_prescreen_keeps_the_best_candidates_sorted():
 
 
 def test_prescreen_strategy_proposes_candidates_then_the_base(planted):
-    strategy = get("prescreen", n_candidates=10, keep=3, base="evolution",
-                   base_params={"population_size": 4, "tournament_size": 2}, batch_size=16)
+    strategy = get(
+        "prescreen",
+        n_candidates=10,
+        keep=3,
+        base="evolution",
+        base_params={"population_size": 4, "tournament_size": 2},
+        batch_size=16,
+    )
     assert isinstance(strategy, PrescreenStrategy)
     search = Search(CellSpace(), strategy, planted, budget=9, seed=2).run()
     decisions = [t.decision for t in search.trials]
@@ -140,8 +148,14 @@ def test_prescreen_strategy_proposes_candidates_then_the_base(planted):
     assert all(d["phase"] == "base" for d in decisions[3:])
     assert decisions[3]["kind"] == "init" and decisions[4]["kind"] == "mutation"  # candidates filled the population
 
-    resumed = get("prescreen", n_candidates=10, keep=3, base="evolution",
-                  base_params={"population_size": 4, "tournament_size": 2}, batch_size=16)
+    resumed = get(
+        "prescreen",
+        n_candidates=10,
+        keep=3,
+        base="evolution",
+        base_params={"population_size": 4, "tournament_size": 2},
+        batch_size=16,
+    )
     resumed.setup(CellSpace(), 2)
     resumed.load_state_dict(json.loads(json.dumps(search.strategy.state_dict())))
     assert resumed.ask().arch == search.strategy.ask().arch

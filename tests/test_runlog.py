@@ -13,15 +13,24 @@ from nasnb.runs.files import read_trials
 from nasnb.trial import Trial
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
-metric_values = st.one_of(finite, st.integers(), st.text(max_size=5), st.none(),
-                          st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=3))
+metric_values = st.one_of(
+    finite,
+    st.integers(),
+    st.text(max_size=5),
+    st.none(),
+    st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=3),
+)
 trials = st.builds(
     Trial,
-    id=st.integers(0, 10**6), step=st.integers(0, 10**6), arch=st.text(max_size=40),
+    id=st.integers(0, 10**6),
+    step=st.integers(0, 10**6),
+    arch=st.text(max_size=40),
     decision=st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8), max_size=3),
     metrics=st.dictionaries(st.text(max_size=8), metric_values, max_size=4),
-    status=st.sampled_from(["ok", "failed"]), error=st.none() | st.text(max_size=30),
-    started=st.floats(0, 2e9), seconds=st.floats(0, 1e4),
+    status=st.sampled_from(["ok", "failed"]),
+    error=st.none() | st.text(max_size=30),
+    started=st.floats(0, 2e9),
+    seconds=st.floats(0, 1e4),
 )
 
 

@@ -11,8 +11,9 @@ distributed = pytest.importorskip("distributed")
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, host="127.0.0.1")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    )
     with distributed.Client(cluster) as c:
         yield c
     cluster.close()
@@ -21,8 +22,16 @@ def client():
 def test_search_on_a_dask_cluster_records_every_trial(tmp_path, client):
     from tests.helpers.objectives import planted_cell
 
-    search = Search(CellSpace(), "evolution", planted_cell, budget=24, seed=0, run_dir=tmp_path / "run",
-                    executor=client.get_executor(), n_workers=2)
+    search = Search(
+        CellSpace(),
+        "evolution",
+        planted_cell,
+        budget=24,
+        seed=0,
+        run_dir=tmp_path / "run",
+        executor=client.get_executor(),
+        n_workers=2,
+    )
     search.run()
     search.close()
     assert len(search.trials) == 24 and all(t.ok for t in search.trials)

@@ -27,8 +27,16 @@ def test_a_plain_function_is_an_evaluator(planted):
 
 @pytest.mark.parametrize("strategy", ["random", "evolution"])
 def test_same_seed_same_trajectory_and_other_seed_differs(planted, strategy):
-    runs = [Search(CellSpace(), get(strategy, population_size=5) if strategy == "evolution" else strategy,
-                   planted, budget=30, seed=seed).run() for seed in (1, 1, 2)]
+    runs = [
+        Search(
+            CellSpace(),
+            get(strategy, population_size=5) if strategy == "evolution" else strategy,
+            planted,
+            budget=30,
+            seed=seed,
+        ).run()
+        for seed in (1, 1, 2)
+    ]
     assert arch_sequence(runs[0]) == arch_sequence(runs[1])
     assert arch_sequence(runs[0]) != arch_sequence(runs[2])
 
@@ -107,8 +115,16 @@ def test_events_arrive_in_order_and_broken_callbacks_do_not_stop_the_search(plan
     search.on("trial_finished", lambda t: 1 / 0)
     with pytest.warns(RuntimeWarning, match="ZeroDivisionError"):
         search.run()
-    assert seen == [("state", "running"), ("started", 0), ("finished", 0), ("started", 1), ("finished", 1),
-                    ("started", 2), ("finished", 2), ("state", "finished")]
+    assert seen == [
+        ("state", "running"),
+        ("started", 0),
+        ("finished", 0),
+        ("started", 1),
+        ("finished", 1),
+        ("started", 2),
+        ("finished", 2),
+        ("state", "finished"),
+    ]
     assert len(search.callback_errors) == 3
     with pytest.raises(ValueError, match="unknown event"):
         search.on("trial_done", print)

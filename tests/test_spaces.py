@@ -99,8 +99,9 @@ def test_cell_space_size_and_iteration():
 def _relabel(arch, space):
     """Swap nodes 1 and 2 where that is a graph isomorphism (no edge between them)."""
     assert arch["1->2"] == "none"
-    return space.validate({**dict(arch), "0->1": arch["0->2"], "0->2": arch["0->1"],
-                           "1->3": arch["2->3"], "2->3": arch["1->3"]})
+    return space.validate(
+        {**dict(arch), "0->1": arch["0->2"], "0->2": arch["0->1"], "1->3": arch["2->3"], "2->3": arch["1->3"]}
+    )
 
 
 @given(st.lists(st.sampled_from(CellSpace().ops), min_size=6, max_size=6))
@@ -175,12 +176,20 @@ def test_chain_never_puts_spatial_layers_after_a_dense_one():
         layers = space.layers(space.sample(rng))
         types = [layer["type"] for layer in layers]
         if "fc" in types:
-            assert all(t == "fc" for t in types[types.index("fc"):])
+            assert all(t == "fc" for t in types[types.index("fc") :])
 
 
 def test_chain_len_matches_enumeration_on_a_small_space():
-    space = ChainSpace(max_layers=2, kernels=(3,), widths=(8,), activations=("relu",),
-                       batchnorm=(False,), dropouts=(0.0,), pools=("max", "avg"))
+    space = ChainSpace(
+        max_layers=2,
+        kernels=(3,),
+        widths=(8,),
+        activations=("relu",),
+        batchnorm=(False,),
+        dropouts=(0.0,),
+        pools=("max", "avg"),
+    )
+
     # walk every architecture by brute force
     def count(partial):
         d = space.next_decision(partial)

@@ -179,8 +179,7 @@ SEEDS, BUDGET = range(8), 60
 
 @pytest.fixture(scope="module")
 def random_regret():
-    comparison = compare_strategies(CellSpace(), {"random": "random"}, PLANTED, seeds=SEEDS, budget=BUDGET,
-                                    optimum=1.0)
+    comparison = compare_strategies(CellSpace(), {"random": "random"}, PLANTED, seeds=SEEDS, budget=BUDGET, optimum=1.0)
     return comparison.final()["random"]
 
 
@@ -240,16 +239,28 @@ def test_state_dict_survives_json_and_continues_exactly(name):
             metrics, status = any_space_objective(a.arch, **(a.fidelity or {})), "ok"
         except RuntimeError:
             metrics, status = {}, "failed"
-        trial = Trial(id=step, step=step, arch=str(a.arch), decision=json.loads(json.dumps(a.decision)),
-                      metrics=metrics, status=status, fidelity=a.fidelity)
+        trial = Trial(
+            id=step,
+            step=step,
+            arch=str(a.arch),
+            decision=json.loads(json.dumps(a.decision)),
+            metrics=metrics,
+            status=status,
+            fidelity=a.fidelity,
+        )
         live.strategy.tell(trial)
         copy.tell(trial)
 
 
 # -- decision records -------------------------------------------------------------------------
 def decisions(name, budget=30, space="cell", **params):
-    search = Search(get_space(space), make(name, **params), PLANTED if space == "cell" else any_space_objective,
-                    budget=budget, seed=2).run()
+    search = Search(
+        get_space(space),
+        make(name, **params),
+        PLANTED if space == "cell" else any_space_objective,
+        budget=budget,
+        seed=2,
+    ).run()
     return [t.decision for t in search.trials]
 
 
@@ -281,8 +292,13 @@ def test_reinforce_records_the_distribution_of_every_choice_and_the_baseline():
 
 def test_reinforce_masks_options_that_are_invalid_at_that_point_in_the_walk():
     records = decisions("reinforce", space="chain", budget=40)
-    after_fc = [c for r in records for i, c in enumerate(r["choices"]) if c["decision"].endswith(".type")
-                and any(p["decision"].endswith(".type") and p["chosen"] == "fc" for p in r["choices"][:i])]
+    after_fc = [
+        c
+        for r in records
+        for i, c in enumerate(r["choices"])
+        if c["decision"].endswith(".type")
+        and any(p["decision"].endswith(".type") and p["chosen"] == "fc" for p in r["choices"][:i])
+    ]
     assert after_fc and all(c["options"] == ["fc"] and c["probs"] == [1.0] for c in after_fc)
 
 
@@ -401,8 +417,9 @@ def test_scalarized_objective_and_evaluator():
     arch = CellSpace().sample(0)
     out = wrapped(arch, epochs=3)
     assert out["objective"] == pytest.approx(out["accuracy"] - 0.1 * out["params"])
-    search = Search(CellSpace(), BayesianStrategy(metric="objective", n_initial=3), wrapped, budget=6,
-                    metric="objective").run()
+    search = Search(
+        CellSpace(), BayesianStrategy(metric="objective", n_initial=3), wrapped, budget=6, metric="objective"
+    ).run()
     assert search.best.metrics["objective"] == max(t.metrics["objective"] for t in search.trials)
 
 
@@ -417,8 +434,7 @@ def test_nsga2_keeps_a_non_dominated_front_and_needs_its_metrics():
     best = max(t.metrics["accuracy"] for t in search.trials)
     assert max(m["accuracy"] for m in front) == best  # the accuracy extreme of a front always survives
     with pytest.raises(KeyError, match="latency_ms"):
-        Search(CellSpace(), NSGA2Strategy(objectives={"accuracy": "max", "latency_ms": "min"}), PLANTED,
-               budget=2).run()
+        Search(CellSpace(), NSGA2Strategy(objectives={"accuracy": "max", "latency_ms": "min"}), PLANTED, budget=2).run()
 
 
 def test_reinforce_policy_shifts_toward_what_scored_well():
@@ -432,8 +448,9 @@ def test_reinforce_policy_shifts_toward_what_scored_well():
     assert strategy.probabilities()["conv_3x3"] > before
 
 
-@pytest.mark.parametrize("low, high, eta, expected", [(1, 27, 3, [1, 3, 9, 27]), (2, 6, 2, [2, 4, 6]),
-                                                      (1, 6, 3, [1, 3, 6]), (4, 4, 2, [4])])
+@pytest.mark.parametrize(
+    "low, high, eta, expected", [(1, 27, 3, [1, 3, 9, 27]), (2, 6, 2, [2, 4, 6]), (1, 6, 3, [1, 3, 6]), (4, 4, 2, [4])]
+)
 def test_halving_rungs_are_geometric_then_max(low, high, eta, expected):
     strategy = get("halving", min_epochs=low, max_epochs=high, eta=eta)
     assert strategy.budgets() == expected

@@ -134,9 +134,20 @@ def test_clear_errors_for_what_the_table_does_not_cover():
 
 def _with_status(table: BenchmarkTable, rows: dict[int, int]) -> BenchmarkTable:
     """A copy of the table with some rows' status changed (a partial or diverged cell, on demand)."""
-    arrays = {name: getattr(table, name).copy() for name in
-              ("index", "keys", "val_accuracy", "test_accuracy", "train_seconds", "params", "macs", "curves",
-               "status")}
+    arrays = {
+        name: getattr(table, name).copy()
+        for name in (
+            "index",
+            "keys",
+            "val_accuracy",
+            "test_accuracy",
+            "train_seconds",
+            "params",
+            "macs",
+            "curves",
+            "status",
+        )
+    }
     arrays["recipe"] = np.array(json.dumps(table.recipe))
     for row, status in rows.items():
         arrays["status"][row] = status

@@ -68,7 +68,8 @@ def test_hyperparameters_of_the_architecture_override_the_trainer():
         steps = quick(max_steps=None, batch_size=64)(arch)["steps"]
         assert steps == math.ceil(n / batch_size)
     huge = ProductSpace(arch=ChainSpace(), hp=HyperSpace(lr=(1e6,))).complete(
-        {**dict(ChainSpace().parse("fc64-relu > fc64-relu"))})
+        {**dict(ChainSpace().parse("fc64-relu > fc64-relu"))}
+    )
     with pytest.raises(DivergedError, match="lr=1e\\+06"):
         Trainer(lr=0.01, epochs=1, **ONE)(huge)
 
@@ -136,16 +137,19 @@ def test_config_round_trips_and_constructor_does_no_work():
     assert "epochs=0" in repr(trainer) and "lr" not in repr(trainer)
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"epochs": 0}, "epochs must be an int >= 1, got 0"),
-    ({"lr": -1}, "lr must be a number > 0, got -1"),
-    ({"optimizer": "rmsprop"}, "optimizer must be one of"),
-    ({"max_steps": 0}, "max_steps must be None or an int >= 1"),
-    ({"dataset": "imagenet"}, "imagenet"),
-    ({"network": {"width": 3}}, "width"),
-    ({"device": "gpu0"}, "device"),
-    ({"threads": 0}, "threads must be None or an int >= 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"epochs": 0}, "epochs must be an int >= 1, got 0"),
+        ({"lr": -1}, "lr must be a number > 0, got -1"),
+        ({"optimizer": "rmsprop"}, "optimizer must be one of"),
+        ({"max_steps": 0}, "max_steps must be None or an int >= 1"),
+        ({"dataset": "imagenet"}, "imagenet"),
+        ({"network": {"width": 3}}, "width"),
+        ({"device": "gpu0"}, "device"),
+        ({"threads": 0}, "threads must be None or an int >= 1"),
+    ],
+)
 def test_bad_settings_name_the_parameter_and_the_value(kwargs, words):
     with pytest.raises(ValueError, match=words):
         Trainer(**kwargs)(CHAIN)

@@ -35,12 +35,24 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 
 def trial(i, accuracy=None, params=None, error=None, **extra):
     metrics = {} if accuracy is None else {"accuracy": accuracy, **({"params": params} if params else {}), **extra}
-    return Trial(id=i, step=i, arch=f"a{i}", decision={"kind": "init"}, metrics=metrics,
-                 status="failed" if error else "ok", error=error)
+    return Trial(
+        id=i,
+        step=i,
+        arch=f"a{i}",
+        decision={"kind": "init"},
+        metrics=metrics,
+        status="failed" if error else "ok",
+        error=error,
+    )
 
 
-TRIALS = [trial(0, 0.5, 300), trial(1, 0.7, 100), trial(2, error="RuntimeError: boom"), trial(3, 0.6, 50),
-          trial(4, 0.9, 400)]
+TRIALS = [
+    trial(0, 0.5, 300),
+    trial(1, 0.7, 100),
+    trial(2, error="RuntimeError: boom"),
+    trial(3, 0.6, 50),
+    trial(4, 0.9, 400),
+]
 
 
 def test_population_data_places_failures_on_the_floor_and_rings_the_population():
@@ -79,12 +91,20 @@ def test_pareto_front_keeps_trials_no_other_beats_on_both():
 
 def test_importance_grid_follows_the_space_and_describes_each_cell():
     space = CellSpace()
-    options = pd.DataFrame([
-        {"decision": "0->1", "option": "conv_3x3", "effect": 0.12, "low": 0.05, "high": 0.19, "n": 14},
-        {"decision": "0->1", "option": "none", "effect": -0.2, "low": float("nan"), "high": float("nan"), "n": 1},
-        {"decision": "2->3", "option": "skip_connect", "effect": float("nan"), "low": float("nan"),
-         "high": float("nan"), "n": 0},
-    ])
+    options = pd.DataFrame(
+        [
+            {"decision": "0->1", "option": "conv_3x3", "effect": 0.12, "low": 0.05, "high": 0.19, "n": 14},
+            {"decision": "0->1", "option": "none", "effect": -0.2, "low": float("nan"), "high": float("nan"), "n": 1},
+            {
+                "decision": "2->3",
+                "option": "skip_connect",
+                "effect": float("nan"),
+                "low": float("nan"),
+                "high": float("nan"),
+                "n": 0,
+            },
+        ]
+    )
     data = importance_data(SimpleNamespace(options=options), space)
     assert data.decisions == ["0->1", "2->3"]
     assert data.options == list(space.choices["0->1"])
@@ -97,8 +117,9 @@ def test_importance_grid_follows_the_space_and_describes_each_cell():
 
 def test_lineage_layout_is_step_by_score_with_the_path_highlighted():
     graph = nx.DiGraph()
-    for i, (score, kind, status) in enumerate([(0.5, "init", "ok"), (0.7, "mutation", "ok"),
-                                               (None, "mutation", "failed"), (0.9, "mutation", "ok")]):
+    for i, (score, kind, status) in enumerate(
+        [(0.5, "init", "ok"), (0.7, "mutation", "ok"), (None, "mutation", "failed"), (0.9, "mutation", "ok")]
+    ):
         graph.add_node(i, step=i, score=score, kind=kind, status=status)
     graph.add_edges_from([(0, 1), (0, 2), (1, 3)])
     data = lineage_data(graph, path=[0, 1, 3])
@@ -122,9 +143,14 @@ def test_architecture_drawing_of_a_cell_and_a_chain():
 
 
 def test_metric_rows_and_learning_curve():
-    t = Trial(id=0, step=0, arch="a", decision={}, metrics={"accuracy": 0.93, "params": 12345,
-                                                            "curves": {"val_accuracy": [0.5, 0.8, 0.93]}},
-              seconds=1.23456)
+    t = Trial(
+        id=0,
+        step=0,
+        arch="a",
+        decision={},
+        metrics={"accuracy": 0.93, "params": 12345, "curves": {"val_accuracy": [0.5, 0.8, 0.93]}},
+        seconds=1.23456,
+    )
     rows = dict(metric_rows(t))
     assert list(dict(metric_rows(t)))[0] == "accuracy" and rows["params"] == "12,345" and rows["seconds"] == "1.235"
     epochs, values = learning_curve(t)
@@ -140,8 +166,10 @@ def test_text_helpers_escape_and_shorten():
 
 def test_parse_param_reads_literals_and_names_the_bad_one():
     assert parse_param("n", "None", None) is None
-    assert parse_param("objectives", "{'accuracy': 'max', 'params': 'min'}", None) == {"accuracy": "max",
-                                                                                      "params": "min"}
+    assert parse_param("objectives", "{'accuracy': 'max', 'params': 'min'}", None) == {
+        "accuracy": "max",
+        "params": "min",
+    }
     assert parse_param("metric", "accuracy", "accuracy") == "accuracy"
     with pytest.raises(ValueError, match="'n'.*Python literal"):
         parse_param("n", "five", None)
@@ -199,8 +227,14 @@ def test_throttle_request_never_waits_for_a_slow_redraw():
 
 
 def test_replay_cursor_matches_strategy_at_every_step(tmp_path, planted):
-    Search(CellSpace(), EvolutionStrategy(population_size=4, tournament_size=2), planted, budget=15, seed=1,
-           run_dir=tmp_path).run()
+    Search(
+        CellSpace(),
+        EvolutionStrategy(population_size=4, tournament_size=2),
+        planted,
+        budget=15,
+        seed=1,
+        run_dir=tmp_path,
+    ).run()
     run = load_run(tmp_path)
     cursor = ReplayCursor(run)
     for step in [3, 9, 15, 0, 7]:  # forwards, then back into the cache

@@ -51,8 +51,13 @@ def html_values(widget):
 
 @pytest.fixture
 def explorer():
-    ex = Explorer(space="cell", strategy=EvolutionStrategy(population_size=4, tournament_size=2), evaluator=sized,
-                  budget=40, seed=0)
+    ex = Explorer(
+        space="cell",
+        strategy=EvolutionStrategy(population_size=4, tournament_size=2),
+        evaluator=sized,
+        budget=40,
+        seed=0,
+    )
     yield ex
     ex.stop(wait=True)
     ex.close()
@@ -181,8 +186,14 @@ def test_a_failing_evaluator_marks_failures_and_keeps_hostile_text_as_text():
 
 def test_hostile_architecture_and_decision_text_stay_text():
     ex = Explorer(space="cell", strategy="random", evaluator=sized)
-    hostile = Trial(id=0, step=0, arch=HOSTILE, decision={"kind": HOSTILE, "reason": HOSTILE},
-                    metrics={"accuracy": 0.5, HOSTILE: 1.0}, status="ok")
+    hostile = Trial(
+        id=0,
+        step=0,
+        arch=HOSTILE,
+        decision={"kind": HOSTILE, "reason": HOSTILE},
+        metrics={"accuracy": 0.5, HOSTILE: 1.0},
+        status="ok",
+    )
     ex.views.update(Frame([hostile], CellSpace(), selected=0))
     detail = ex.views.detail
     assert HOSTILE not in detail.arch.value and "&lt;img" in detail.arch.value
@@ -307,8 +318,7 @@ def test_the_trainer_chosen_in_the_controls_trains_and_shows_its_learning_curve(
 
 
 def test_a_hyperparameter_space_is_explored_and_its_drawing_explained():
-    ex = Explorer(space="hyper", strategy="random", evaluator=lambda arch: {"accuracy": float(arch["lr"])},
-                  budget=5)
+    ex = Explorer(space="hyper", strategy="random", evaluator=lambda arch: {"accuracy": float(arch["lr"])}, budget=5)
     try:
         ex.step(5, wait=True)
         assert ex.error_text == ""

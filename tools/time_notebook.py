@@ -18,8 +18,9 @@ PEAK = "import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrs
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 for path in sys.argv[1:]:
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(Path(path).parent)}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}}
+    )
     t0 = time.perf_counter()
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):

@@ -56,8 +56,7 @@ class Dataset:
 
     def __repr__(self) -> str:
         sizes = f"train={len(self.train)}, val={len(self.val)}, test={len(self.test)}"
-        return (f"Dataset({self.name!r}, {sizes}, input_shape={self.input_shape}, "
-                f"num_classes={self.num_classes})")
+        return f"Dataset({self.name!r}, {sizes}, input_shape={self.input_shape}, num_classes={self.num_classes})"
 
 
 def load_dataset(
@@ -87,16 +86,18 @@ def load_dataset(
         if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
             raise ValueError(f"{param} must be a number in [0, 1), got {value!r}")
     if val_fraction <= 0 or val_fraction + test_fraction >= 1.0:
-        raise ValueError(f"val_fraction must be > 0 and val_fraction + test_fraction < 1, got "
-                         f"val_fraction={val_fraction!r}, test_fraction={test_fraction!r}")
+        raise ValueError(
+            f"val_fraction must be > 0 and val_fraction + test_fraction < 1, got "
+            f"val_fraction={val_fraction!r}, test_fraction={test_fraction!r}"
+        )
     resolved = Path(root).expanduser() if root is not None else sources.default_root()
-    return _load(key, str(resolved), subset, int(seed), float(val_fraction), float(test_fraction),
-                 bool(download))
+    return _load(key, str(resolved), subset, int(seed), float(val_fraction), float(test_fraction), bool(download))
 
 
 @functools.lru_cache(maxsize=4)
-def _load(name: str, root: str, subset: int | None, seed: int, val_fraction: float,
-          test_fraction: float, download: bool) -> Dataset:
+def _load(
+    name: str, root: str, subset: int | None, seed: int, val_fraction: float, test_fraction: float, download: bool
+) -> Dataset:
     if name == "digits":
         raw = sources.digits()
     elif name == "moons":
@@ -116,8 +117,9 @@ def _load(name: str, root: str, subset: int | None, seed: int, val_fraction: flo
     return Dataset(name, train, val, test, shape, len(raw.classes), raw.classes)
 
 
-def _split(raw: RawData, subset: int | None, seed: int, val_fraction: float,
-           test_fraction: float) -> list[tuple[np.ndarray, np.ndarray]]:
+def _split(
+    raw: RawData, subset: int | None, seed: int, val_fraction: float, test_fraction: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """(x, y) of train, val, test, still in raw units."""
     pool = _take(raw.y, subset, seed)
     if raw.x_test is None:
@@ -159,8 +161,9 @@ def _normalise(parts: list[tuple[np.ndarray, np.ndarray]], scale: float) -> list
     axes = (0, 2, 3) if xs[0].ndim == 4 else (0,)
     mean = xs[0].mean(dim=axes, keepdim=True)
     std = xs[0].std(dim=axes, keepdim=True).clamp_min(1e-6)
-    return [Split(x.sub_(mean).div_(std), torch.from_numpy(np.asarray(y, dtype=np.int64)))
-            for x, (_, y) in zip(xs, parts)]
+    return [
+        Split(x.sub_(mean).div_(std), torch.from_numpy(np.asarray(y, dtype=np.int64))) for x, (_, y) in zip(xs, parts)
+    ]
 
 
 __all__ = ["DATASETS", "Dataset", "DatasetUnavailableError", "Split", "load_dataset"]

@@ -18,8 +18,7 @@ import numpy as np
 
 #: Where Debian's ``dataset-fashion-mnist`` package puts the Fashion-MNIST IDX files.
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
-IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
 class DatasetUnavailableError(RuntimeError):
@@ -61,9 +60,8 @@ def moons(n_samples: int, seed: int) -> RawData:
 HOW_TO_GET = {
     "MNIST": "put the four IDX files ({files}) into {root}/MNIST/raw/",
     "FashionMNIST": "run `apt-get install dataset-fashion-mnist` (Debian/Ubuntu; nasnb unpacks it) or put "
-                    "the four IDX files ({files}) into {root}/FashionMNIST/raw/",
-    "CIFAR10": "put cifar-10-python.tar.gz, or the cifar-10-batches-py/ folder extracted from it, "
-               "into {root}/",
+    "the four IDX files ({files}) into {root}/FashionMNIST/raw/",
+    "CIFAR10": "put cifar-10-python.tar.gz, or the cifar-10-batches-py/ folder extracted from it, into {root}/",
 }
 
 

@@ -11,11 +11,20 @@ from .control import Control, EvaluationInterrupted, checkpoint, controlled, rep
 from .errors import DivergedError, EvaluationError
 
 _LAZY = {
-    "Trainer": ".trainer", "train_model": ".trainer", "evaluate_model": ".trainer",
-    "TableEvaluator": ".table", "BenchmarkTable": ".table", "load_table": ".table", "regret_curve": ".table",
-    "ProxyEvaluator": ".proxies", "prescreen": ".proxies",
-    "proxy_correlations": ".proxy_analysis", "plot_proxy_correlation": ".proxy_analysis",
-    "DARTS": ".darts", "DartsResult": ".darts", "plot_alphas": ".darts_plots",
+    "Trainer": ".trainer",
+    "train_model": ".trainer",
+    "evaluate_model": ".trainer",
+    "TableEvaluator": ".table",
+    "BenchmarkTable": ".table",
+    "load_table": ".table",
+    "regret_curve": ".table",
+    "ProxyEvaluator": ".proxies",
+    "prescreen": ".proxies",
+    "proxy_correlations": ".proxy_analysis",
+    "plot_proxy_correlation": ".proxy_analysis",
+    "DARTS": ".darts",
+    "DartsResult": ".darts",
+    "plot_alphas": ".darts_plots",
 }
 
 __all__ = [

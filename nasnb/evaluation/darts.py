@@ -69,12 +69,18 @@ class DartsResult:
         """One row per epoch: accuracies, parameter-free share and every ``edge:op`` probability."""
         import pandas as pd
 
-        return pd.DataFrame([
-            {"epoch": r.epoch, "train_accuracy": r.train_accuracy, "val_accuracy": r.val_accuracy,
-             "param_free_share": r.param_free_share,
-             **{f"{e}:{o}": p for e, ops in r.alphas.items() for o, p in ops.items()}}
-            for r in self.records
-        ])
+        return pd.DataFrame(
+            [
+                {
+                    "epoch": r.epoch,
+                    "train_accuracy": r.train_accuracy,
+                    "val_accuracy": r.val_accuracy,
+                    "param_free_share": r.param_free_share,
+                    **{f"{e}:{o}": p for e, ops in r.alphas.items() for o, p in ops.items()},
+                }
+                for r in self.records
+            ]
+        )
 
 
 class DARTS:
@@ -91,10 +97,22 @@ class DARTS:
     running averages describe a mixture of operations that changes every step.
     """
 
-    def __init__(self, dataset: str = "digits", *, epochs: int = 10, batch_size: int = 64, lr: float = 0.05,
-                 weight_decay: float = 3e-4, arch_lr: float = 0.03, arch_weight_decay: float = 1e-3,
-                 ops: tuple[str, ...] = OPS, network: dict[str, Any] | None = None, finetune_steps: int = 0,
-                 subset: int | None = None, device: str = "auto") -> None:
+    def __init__(
+        self,
+        dataset: str = "digits",
+        *,
+        epochs: int = 10,
+        batch_size: int = 64,
+        lr: float = 0.05,
+        weight_decay: float = 3e-4,
+        arch_lr: float = 0.03,
+        arch_weight_decay: float = 1e-3,
+        ops: tuple[str, ...] = OPS,
+        network: dict[str, Any] | None = None,
+        finetune_steps: int = 0,
+        subset: int | None = None,
+        device: str = "auto",
+    ) -> None:
         self.dataset = dataset
         self.epochs = epochs
         self.batch_size = batch_size
@@ -125,8 +143,9 @@ class DARTS:
             value = getattr(self, name)
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
             if not ok or value < 0 or (name.endswith("lr") and value == 0):
-                raise ValueError(f"DARTS {name} must be a number {'> 0' if name.endswith('lr') else '>= 0'}, "
-                                 f"got {value!r}")
+                raise ValueError(
+                    f"DARTS {name} must be a number {'> 0' if name.endswith('lr') else '>= 0'}, got {value!r}"
+                )
         CellSpace(tuple(self.ops))._ops()
 
     def search(self, seed: int = 0) -> DartsResult:
@@ -148,8 +167,12 @@ class DARTS:
             drops, chosen = perturbation_selection(net, data, dev, self._finetuner(net, data, dev, seed))
         space = CellSpace()
         return DartsResult(
-            config=self.get_params(), seed=seed, records=records, argmax_cell=argmax,
-            perturbation_cell=space.validate(chosen), perturbation_drops=drops,
+            config=self.get_params(),
+            seed=seed,
+            records=records,
+            argmax_cell=argmax,
+            perturbation_cell=space.validate(chosen),
+            perturbation_drops=drops,
             argmax_table_accuracy=table_accuracy(argmax, self.dataset),
             perturbation_table_accuracy=table_accuracy(space.validate(chosen), self.dataset),
             seconds=time.perf_counter() - start,
@@ -162,8 +185,9 @@ class DARTS:
         per_epoch = len(y) // bs
         total = self.epochs * per_epoch
         w_opt = torch.optim.SGD(net.weight_parameters(), lr=self.lr, momentum=0.9, weight_decay=self.weight_decay)
-        a_opt = torch.optim.Adam(net.arch_parameters(), lr=self.arch_lr, betas=(0.5, 0.999),
-                                 weight_decay=self.arch_weight_decay)
+        a_opt = torch.optim.Adam(
+            net.arch_parameters(), lr=self.arch_lr, betas=(0.5, 0.999), weight_decay=self.arch_weight_decay
+        )
         order = torch.Generator().manual_seed(seed)
         records = [_record(net, 0, None, None, vx, vy)]
         step = 0
@@ -173,7 +197,7 @@ class DARTS:
             correct, loss_sum, seen = 0, 0.0, 0
             for b in range(per_epoch):
                 checkpoint()
-                vb = val_idx[(b * bs) % len(vy):][:bs]
+                vb = val_idx[(b * bs) % len(vy) :][:bs]
                 if len(vb) < 2:
                     vb = val_idx[:bs]
                 a_opt.zero_grad(set_to_none=True)
@@ -181,7 +205,7 @@ class DARTS:
                 a_opt.step()
                 for group in w_opt.param_groups:
                     group["lr"] = self.lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
-                tb = train_idx[b * bs:(b + 1) * bs]
+                tb = train_idx[b * bs : (b + 1) * bs]
                 w_opt.zero_grad(set_to_none=True)
                 out = net(x[tb])
                 loss = nn.functional.cross_entropy(out, y[tb])
@@ -194,8 +218,12 @@ class DARTS:
                 seen += len(tb)
                 step += 1
             records.append(_record(net, epoch, correct / seen, loss_sum / seen, vx, vy))
-            report_progress(epoch=epoch, epochs=self.epochs, val_accuracy=records[-1].val_accuracy,
-                            param_free_share=records[-1].param_free_share)
+            report_progress(
+                epoch=epoch,
+                epochs=self.epochs,
+                val_accuracy=records[-1].val_accuracy,
+                param_free_share=records[-1].param_free_share,
+            )
         return records
 
     def _finetuner(self, net: SuperNetwork, data, dev: torch.device, seed: int):
@@ -223,8 +251,9 @@ class DARTS:
 def supernet_accuracy(net: SuperNetwork, x: torch.Tensor, y: torch.Tensor) -> float:
     """Accuracy of the supernet (batch statistics) on ``(x, y)``."""
     net.train()
-    correct = sum(int((net(x[i:i + EVAL_BATCH]).argmax(1) == y[i:i + EVAL_BATCH]).sum())
-                  for i in range(0, len(y), EVAL_BATCH))
+    correct = sum(
+        int((net(x[i : i + EVAL_BATCH]).argmax(1) == y[i : i + EVAL_BATCH]).sum()) for i in range(0, len(y), EVAL_BATCH)
+    )
     return correct / max(len(y), 1)
 
 
@@ -239,8 +268,9 @@ def param_free_share(alphas: dict[str, dict[str, float]]) -> float:
     return sum(sum(p for o, p in ops.items() if o in PARAMETER_FREE) for ops in alphas.values()) / len(alphas)
 
 
-def _record(net: SuperNetwork, epoch: int, train_acc: float | None, train_loss: float | None,
-            vx: torch.Tensor, vy: torch.Tensor) -> DartsEpoch:
+def _record(
+    net: SuperNetwork, epoch: int, train_acc: float | None, train_loss: float | None, vx: torch.Tensor, vy: torch.Tensor
+) -> DartsEpoch:
     alphas = edge_probabilities(net)
     return DartsEpoch(epoch, alphas, train_acc, train_loss, supernet_accuracy(net, vx, vy), param_free_share(alphas))
 

@@ -65,8 +65,9 @@ def synflow(model: nn.Module, x: Tensor) -> float:
     net.zero_grad(set_to_none=True)
     net(torch.ones((1, *x.shape[1:]), dtype=torch.float64)).sum().backward()
     with torch.no_grad():
-        return float(sum((m.weight * m.weight.grad).abs().sum() for m in _scored_layers(net)
-                         if m.weight.grad is not None))
+        return float(
+            sum((m.weight * m.weight.grad).abs().sum() for m in _scored_layers(net) if m.weight.grad is not None)
+        )
 
 
 def loss_gradients(model: nn.Module, x: Tensor, y: Tensor) -> dict[str, float]:
@@ -93,8 +94,9 @@ def activation_codes(model: nn.Module, x: Tensor) -> Tensor:
 
     handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, _ACTIVATIONS)]
     if not handles:
-        raise ValueError(f"naswot needs ReLU, GELU or Tanh activations to read codes from; {type(model).__name__} "
-                         "has none")
+        raise ValueError(
+            f"naswot needs ReLU, GELU or Tanh activations to read codes from; {type(model).__name__} has none"
+        )
     try:
         with torch.no_grad():
             net(x)
@@ -169,8 +171,15 @@ class ProxyEvaluator:
 
     name = "proxy"
 
-    def __init__(self, proxy: str | Sequence[str] = "synflow", dataset: str = "digits", *, batch_size: int = 64,
-                 seed: int = 0, network: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        proxy: str | Sequence[str] = "synflow",
+        dataset: str = "digits",
+        *,
+        batch_size: int = 64,
+        seed: int = 0,
+        network: dict[str, Any] | None = None,
+    ) -> None:
         self.proxy = proxy
         self.dataset = dataset
         self.batch_size = batch_size
@@ -179,8 +188,13 @@ class ProxyEvaluator:
 
     def get_config(self) -> dict[str, Any]:
         proxy = self.proxy if isinstance(self.proxy, str) else list(self.proxy)
-        return {"proxy": proxy, "dataset": self.dataset, "batch_size": self.batch_size, "seed": self.seed,
-                "network": self.network}
+        return {
+            "proxy": proxy,
+            "dataset": self.dataset,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "network": self.network,
+        }
 
     def __repr__(self) -> str:
         return f"ProxyEvaluator({self.proxy!r}, {self.dataset!r})"
@@ -206,8 +220,17 @@ class Candidate:
     rank: int
 
 
-def prescreen(space: BaseSpace, proxy: str = "synflow", *, n_candidates: int = 100, keep: int = 10, seed: int = 0,
-              dataset: str = "digits", batch_size: int = 64, network: dict[str, Any] | None = None) -> list[Candidate]:
+def prescreen(
+    space: BaseSpace,
+    proxy: str = "synflow",
+    *,
+    n_candidates: int = 100,
+    keep: int = 10,
+    seed: int = 0,
+    dataset: str = "digits",
+    batch_size: int = 64,
+    network: dict[str, Any] | None = None,
+) -> list[Candidate]:
     """Score ``n_candidates`` distinct random architectures with ``proxy``; the best ``keep``, best first.
 
     A proxy costs milliseconds where training costs seconds, so a search can afford to look at many

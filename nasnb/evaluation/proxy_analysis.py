@@ -30,8 +30,9 @@ def default_vote(proxies: Sequence[str]) -> tuple[str, ...]:
     return tuple(p for p in proxies if p != "params")
 
 
-def score_cells(table: BenchmarkTable, proxies: Sequence[str] = PROXIES, *, n: int = 200, seed: int = 0,
-                batch_size: int = 64):
+def score_cells(
+    table: BenchmarkTable, proxies: Sequence[str] = PROXIES, *, n: int = 200, seed: int = 0, batch_size: int = 64
+):
     """Proxy scores of ``n`` distinct trained cells drawn with ``seed``, next to their table accuracy.
 
     Returns a DataFrame: ``key``, ``arch``, ``val_accuracy``, ``test_accuracy`` and one column per
@@ -52,9 +53,15 @@ def score_cells(table: BenchmarkTable, proxies: Sequence[str] = PROXIES, *, n: i
         checkpoint()
         arch = table.representative(int(row))
         model = build_proxy_model(arch, data, seed=seed, network=table.recipe.get("network"))
-        records.append({"key": str(table.keys[row]), "arch": str(arch),
-                        "val_accuracy": float(table.val_accuracy[row]),
-                        "test_accuracy": float(table.test_accuracy[row]), **score_model(model, x, y, names)})
+        records.append(
+            {
+                "key": str(table.keys[row]),
+                "arch": str(arch),
+                "val_accuracy": float(table.val_accuracy[row]),
+                "test_accuracy": float(table.test_accuracy[row]),
+                **score_model(model, x, y, names),
+            }
+        )
         report_progress(scored=i + 1, cells=len(rows))
     return pd.DataFrame(records)
 
@@ -67,9 +74,17 @@ def vote_score(scores, proxies: Sequence[str]) -> np.ndarray:
     return np.mean(ranks, axis=0)
 
 
-def proxy_correlations(table: BenchmarkTable, proxies: Sequence[str] = PROXIES, *, n: int = 200, seed: int = 0,
-                       batch_size: int = 64, vote: Sequence[str] | None = None, metric: str = "val_accuracy",
-                       scores: Any = None):
+def proxy_correlations(
+    table: BenchmarkTable,
+    proxies: Sequence[str] = PROXIES,
+    *,
+    n: int = 200,
+    seed: int = 0,
+    batch_size: int = 64,
+    vote: Sequence[str] | None = None,
+    metric: str = "val_accuracy",
+    scores: Any = None,
+):
     """Spearman's rho (and Kendall's tau) of each proxy, and of their vote, against table accuracy.
 
     ``scores`` reuses a ``score_cells`` frame instead of scoring again. ``vote`` names the proxies the
@@ -89,8 +104,14 @@ def proxy_correlations(table: BenchmarkTable, proxies: Sequence[str] = PROXIES, 
     target = scores[metric].to_numpy()
     rows = []
     for name, values in columns.items():
-        rows.append({"proxy": name, "spearman": float(spearmanr(values, target).statistic),
-                     "kendall": float(kendalltau(values, target).statistic), "n": len(target)})
+        rows.append(
+            {
+                "proxy": name,
+                "spearman": float(spearmanr(values, target).statistic),
+                "kendall": float(kendalltau(values, target).statistic),
+                "n": len(target),
+            }
+        )
     return pd.DataFrame(rows).set_index("proxy").sort_values("spearman", ascending=False)
 
 
@@ -104,8 +125,9 @@ class CorrelationPanel:
     spearman: float
 
 
-def proxy_correlation_data(scores, proxies: Sequence[str] | None = None,
-                           metric: str = "val_accuracy") -> list[CorrelationPanel]:
+def proxy_correlation_data(
+    scores, proxies: Sequence[str] | None = None, metric: str = "val_accuracy"
+) -> list[CorrelationPanel]:
     """What ``plot_proxy_correlation`` draws, one panel per proxy (and the vote, when several voters).
 
     Ranks rather than raw scores go on the x axis: scores span many orders of magnitude (synflow) and
@@ -120,8 +142,10 @@ def proxy_correlation_data(scores, proxies: Sequence[str] | None = None,
         columns[VOTE] = vote_score(scores, voters)
     accuracy = scores[metric].to_numpy()
     scale = max(len(accuracy) - 1, 1)
-    return [CorrelationPanel(name, (rankdata(values) - 1) / scale, accuracy,
-                             float(spearmanr(values, accuracy).statistic)) for name, values in columns.items()]
+    return [
+        CorrelationPanel(name, (rankdata(values) - 1) / scale, accuracy, float(spearmanr(values, accuracy).statistic))
+        for name, values in columns.items()
+    ]
 
 
 def plot_proxy_correlation(scores, proxies: Sequence[str] | None = None, *, metric: str = "val_accuracy"):

@@ -28,8 +28,10 @@ TABLES_DIR = Path(__file__).resolve().parent / "tables"
 OK, FAILED, MISSING = 0, 1, 2  # status codes, as benchmarks/make_table.py writes them
 _STATUS_NAMES = {OK: "ok", FAILED: "failed", MISSING: "missing"}
 _OP_INDEX = {op: i for i, op in enumerate(OPS)}
-_HINT = ("use nasnb.evaluation.Trainer, which trains any architecture "
-         "(Trainer(**nasnb.evaluation.recipes.recipe('digits')) reproduces the table's recipe)")
+_HINT = (
+    "use nasnb.evaluation.Trainer, which trains any architecture "
+    "(Trainer(**nasnb.evaluation.recipes.recipe('digits')) reproduces the table's recipe)"
+)
 
 
 class MissingCellError(EvaluationError):
@@ -152,10 +154,14 @@ class BenchmarkTable:
 
     def entry(self, row: int) -> TableEntry:
         return TableEntry(
-            key=str(self.keys[row]), arch=str(self.representative(row)),
-            val_accuracy=_float(self.val_accuracy[row]), test_accuracy=_float(self.test_accuracy[row]),
-            params=int(self.params[row]), macs=int(self.macs[row]),
-            train_seconds=_float(self.train_seconds[row]), curve=tuple(_float(v) for v in self.curves[row]),
+            key=str(self.keys[row]),
+            arch=str(self.representative(row)),
+            val_accuracy=_float(self.val_accuracy[row]),
+            test_accuracy=_float(self.test_accuracy[row]),
+            params=int(self.params[row]),
+            macs=int(self.macs[row]),
+            train_seconds=_float(self.train_seconds[row]),
+            curve=tuple(_float(v) for v in self.curves[row]),
             status=_STATUS_NAMES[int(self.status[row])],
         )
 
@@ -196,13 +202,19 @@ class BenchmarkTable:
         """One row per distinct cell as a pandas DataFrame (imported here: pandas is heavy)."""
         import pandas as pd
 
-        return pd.DataFrame({
-            "key": self.keys.astype(str),
-            "arch": [str(cell_from_number(int(n))) for n in self.first_numbers],
-            "val_accuracy": self.val_accuracy, "test_accuracy": self.test_accuracy,
-            "params": self.params, "macs": self.macs, "train_seconds": self.train_seconds,
-            "status": [_STATUS_NAMES[int(s)] for s in self.status], "n_cells": self.counts,
-        })
+        return pd.DataFrame(
+            {
+                "key": self.keys.astype(str),
+                "arch": [str(cell_from_number(int(n))) for n in self.first_numbers],
+                "val_accuracy": self.val_accuracy,
+                "test_accuracy": self.test_accuracy,
+                "params": self.params,
+                "macs": self.macs,
+                "train_seconds": self.train_seconds,
+                "status": [_STATUS_NAMES[int(s)] for s in self.status],
+                "n_cells": self.counts,
+            }
+        )
 
 
 @functools.cache
@@ -213,11 +225,23 @@ def load_table(dataset: str = "digits") -> BenchmarkTable:
         raise ValueError(f"no benchmark table for dataset {dataset!r}; available tables: {available_tables()}")
     with np.load(path, allow_pickle=False) as data:
         arrays = {name: data[name] for name in data.files}
-    missing = {"index", "keys", "val_accuracy", "test_accuracy", "train_seconds", "params", "macs",
-               "curves", "status", "recipe"} - set(arrays)
+    missing = {
+        "index",
+        "keys",
+        "val_accuracy",
+        "test_accuracy",
+        "train_seconds",
+        "params",
+        "macs",
+        "curves",
+        "status",
+        "recipe",
+    } - set(arrays)
     if missing or arrays["index"].shape != (len(OPS) ** len(EDGES),) or arrays["index"].max() >= len(arrays["keys"]):
-        raise ValueError(f"{path} is not a nasnb table (missing {sorted(missing)} or a wrong index); "
-                         "rebuild it with benchmarks/make_table.py pack")
+        raise ValueError(
+            f"{path} is not a nasnb table (missing {sorted(missing)} or a wrong index); "
+            "rebuild it with benchmarks/make_table.py pack"
+        )
     return BenchmarkTable(dataset, arrays)
 
 
@@ -260,8 +284,9 @@ class TableEvaluator:
         if epochs is None:
             epochs = full
         if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or not 1 <= epochs <= full:
-            raise ValueError(f"TableEvaluator epochs must be an int in [1, {full}] (the recipe trains {full} "
-                             f"epochs), got {epochs!r}")
+            raise ValueError(
+                f"TableEvaluator epochs must be an int in [1, {full}] (the recipe trains {full} epochs), got {epochs!r}"
+            )
         epochs = int(epochs)
         curve = [_float(v) for v in table.curves[row, :epochs]]
         result: dict[str, Any] = {

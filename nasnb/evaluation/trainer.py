@@ -59,23 +59,56 @@ def train_model(
     "train_loss", "val_loss", "val_accuracy"}``, so explainers can record weights and gradients
     over training (the gradients of the epoch's last batch are still on the parameters).
     """
-    _check_training("train_model", epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-                    weight_decay=weight_decay, max_steps=max_steps, seconds=seconds)
+    _check_training(
+        "train_model",
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        optimizer=optimizer,
+        weight_decay=weight_decay,
+        max_steps=max_steps,
+        seconds=seconds,
+    )
     data = load_dataset(dataset) if isinstance(dataset, str) else dataset
     if len(data.train) < 2 or len(data.val) == 0:
-        raise EvaluationError(f"{data.name}: need >= 2 training and >= 1 validation samples, "
-                              f"got {len(data.train)} and {len(data.val)}")
+        raise EvaluationError(
+            f"{data.name}: need >= 2 training and >= 1 validation samples, got {len(data.train)} and {len(data.val)}"
+        )
     dev = resolve_device(device)
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(seed)
-        return _train(model.to(dev), data, dev, epochs, batch_size, lr, optimizer, weight_decay,
-                      max_steps, seconds, seed, test, on_epoch)
+        return _train(
+            model.to(dev),
+            data,
+            dev,
+            epochs,
+            batch_size,
+            lr,
+            optimizer,
+            weight_decay,
+            max_steps,
+            seconds,
+            seed,
+            test,
+            on_epoch,
+        )
 
 
-def _train(model: nn.Module, data: Dataset, dev: torch.device, epochs: int, batch_size: int, lr: float,
-           optimizer: str, weight_decay: float, max_steps: int | None, seconds: float | None,
-           seed: int, test: bool,
-           on_epoch: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def _train(
+    model: nn.Module,
+    data: Dataset,
+    dev: torch.device,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    optimizer: str,
+    weight_decay: float,
+    max_steps: int | None,
+    seconds: float | None,
+    seed: int,
+    test: bool,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
     x, y = data.train.x.to(dev), data.train.y.to(dev)
     n = len(y)
     bs = min(batch_size, n)
@@ -99,7 +132,7 @@ def _train(model: nn.Module, data: Dataset, dev: torch.device, epochs: int, batc
             t = time.perf_counter()
             checkpoint()
             paused += time.perf_counter() - t
-            idx = order[batches * bs:(batches + 1) * bs]
+            idx = order[batches * bs : (batches + 1) * bs]
             for group in opt.param_groups:
                 group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
             loss = loss_fn(model(x[idx]), y[idx])
@@ -122,14 +155,24 @@ def _train(model: nn.Module, data: Dataset, dev: torch.device, epochs: int, batc
             completed += 1
         val_loss, val_acc = evaluate_model(model, data.val)
         train_loss = loss_sum / seen
-        for key, v in (("epoch", epoch - 1 + batches / per_epoch), ("train_loss", train_loss),
-                       ("val_loss", val_loss), ("val_accuracy", val_acc)):
+        for key, v in (
+            ("epoch", epoch - 1 + batches / per_epoch),
+            ("train_loss", train_loss),
+            ("val_loss", val_loss),
+            ("val_accuracy", val_acc),
+        ):
             curves[key].append(v)
-        report_progress(epoch=epoch, epochs=epochs, val_accuracy=val_acc, val_loss=val_loss,
-                        train_loss=train_loss)
+        report_progress(epoch=epoch, epochs=epochs, val_accuracy=val_acc, val_loss=val_loss, train_loss=train_loss)
         if on_epoch is not None:
-            on_epoch({"epoch": epoch, "model": model, "train_loss": train_loss, "val_loss": val_loss,
-                      "val_accuracy": val_acc})
+            on_epoch(
+                {
+                    "epoch": epoch,
+                    "model": model,
+                    "train_loss": train_loss,
+                    "val_loss": val_loss,
+                    "val_accuracy": val_acc,
+                }
+            )
         if out_of_budget():
             break
     result = {
@@ -153,7 +196,7 @@ def evaluate_model(model: nn.Module, split: Split) -> tuple[float, float]:
     dev = next((p.device for p in model.parameters()), torch.device("cpu"))
     loss, correct = 0.0, 0
     for i in range(0, len(split), EVAL_BATCH):
-        xb, yb = split.x[i:i + EVAL_BATCH].to(dev), split.y[i:i + EVAL_BATCH].to(dev)
+        xb, yb = split.x[i : i + EVAL_BATCH].to(dev), split.y[i : i + EVAL_BATCH].to(dev)
         out = model(xb)
         loss += float(nn.functional.cross_entropy(out, yb, reduction="sum"))
         correct += int((out.argmax(1) == yb).sum())
@@ -257,8 +300,9 @@ class Trainer:
     def __call__(self, arch: Architecture, *, epochs: int | None = None) -> dict[str, Any]:
         """Train ``arch`` (for ``epochs``, default the trainer's) and return its metrics."""
         if not isinstance(arch, Architecture):
-            raise TypeError(f"Trainer needs an Architecture (from space.sample or space.parse), got "
-                            f"{type(arch).__name__}")
+            raise TypeError(
+                f"Trainer needs an Architecture (from space.sample or space.parse), got {type(arch).__name__}"
+            )
         self.validate()
         hp = hyperparameters(arch)
         settings = {
@@ -296,36 +340,60 @@ class Trainer:
         Raises ValueError naming the parameter, the rule and the value received.
         """
         known = str(self.dataset).strip().lower().replace("_", "-") in DATASETS
-        _require("Trainer", "dataset", self.dataset, isinstance(self.dataset, str) and known,
-                 f"one of {list(DATASETS)}")
-        _require("Trainer", "subset", self.subset, self.subset is None or _is_int(self.subset, 2),
-                 "None or an int >= 2")
+        _require(
+            "Trainer", "dataset", self.dataset, isinstance(self.dataset, str) and known, f"one of {list(DATASETS)}"
+        )
+        _require(
+            "Trainer", "subset", self.subset, self.subset is None or _is_int(self.subset, 2), "None or an int >= 2"
+        )
         _require("Trainer", "seed", self.seed, _is_int(self.seed, 0), "an int >= 0")
         _require("Trainer", "test", self.test, isinstance(self.test, bool), "True or False")
         _require("Trainer", "keep_model", self.keep_model, isinstance(self.keep_model, bool), "True or False")
-        _require("Trainer", "network", self.network, self.network is None or isinstance(self.network, dict),
-                 "None or a dict of network options such as {'channels': 8}")
+        _require(
+            "Trainer",
+            "network",
+            self.network,
+            self.network is None or isinstance(self.network, dict),
+            "None or a dict of network options such as {'channels': 8}",
+        )
         _require("Trainer", "device", self.device, isinstance(self.device, str), "'auto', 'cpu' or 'cuda'")
         resolve_device(self.device)
-        _require("Trainer", "threads", self.threads, self.threads is None or _is_int(self.threads, 1),
-                 "None or an int >= 1")
-        _check_training("Trainer", epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                        optimizer=self.optimizer, weight_decay=self.weight_decay, max_steps=self.max_steps,
-                        seconds=self.seconds)
+        _require(
+            "Trainer", "threads", self.threads, self.threads is None or _is_int(self.threads, 1), "None or an int >= 1"
+        )
+        _check_training(
+            "Trainer",
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            optimizer=self.optimizer,
+            weight_decay=self.weight_decay,
+            max_steps=self.max_steps,
+            seconds=self.seconds,
+        )
 
 
-def _check_training(owner: str, *, epochs: Any, batch_size: Any, lr: Any, optimizer: Any,
-                    weight_decay: Any, max_steps: Any, seconds: Any) -> None:
+def _check_training(
+    owner: str,
+    *,
+    epochs: Any,
+    batch_size: Any,
+    lr: Any,
+    optimizer: Any,
+    weight_decay: Any,
+    max_steps: Any,
+    seconds: Any,
+) -> None:
     """Checks shared by Trainer and train_model: name the parameter, the rule and the value."""
     _require(owner, "epochs", epochs, _is_int(epochs, 1), "an int >= 1")
     _require(owner, "batch_size", batch_size, _is_int(batch_size, 1), "an int >= 1")
     _require(owner, "lr", lr, _is_number(lr) and lr > 0, "a number > 0")
     _require(owner, "optimizer", optimizer, optimizer in OPTIMIZERS, f"one of {list(OPTIMIZERS)}")
-    _require(owner, "weight_decay", weight_decay, _is_number(weight_decay) and weight_decay >= 0,
-             "a number >= 0")
+    _require(owner, "weight_decay", weight_decay, _is_number(weight_decay) and weight_decay >= 0, "a number >= 0")
     _require(owner, "max_steps", max_steps, max_steps is None or _is_int(max_steps, 1), "None or an int >= 1")
-    _require(owner, "seconds", seconds, seconds is None or (_is_number(seconds) and seconds > 0),
-             "None or a number > 0")
+    _require(
+        owner, "seconds", seconds, seconds is None or (_is_number(seconds) and seconds > 0), "None or a number > 0"
+    )
 
 
 def _require(owner: str, name: str, value: Any, ok: bool, rule: str) -> None:

@@ -41,7 +41,11 @@ class DecisionEstimate:
 
 
 def marginal(
-    codes: np.ndarray, y: np.ndarray, sizes: list[int], n_bootstrap: int, confidence: float,
+    codes: np.ndarray,
+    y: np.ndarray,
+    sizes: list[int],
+    n_bootstrap: int,
+    confidence: float,
     rng: np.random.Generator,
 ) -> list[DecisionEstimate | None]:
     """Option effects as differences of conditional means, decision importance as their spread.
@@ -87,8 +91,9 @@ def _summaries(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         centre = np.nanmean(np.where(count > 0, means, np.nan), axis=-1, keepdims=True) if means.size else means
         effects = means - centre
         spread = np.nanmean(effects**2, axis=-1)
-        residual = np.nansum(squares - np.where(count > 0, total * total / np.where(count > 0, count, 1.0), 0.0),
-                             axis=-1)
+        residual = np.nansum(
+            squares - np.where(count > 0, total * total / np.where(count > 0, count, 1.0), 0.0), axis=-1
+        )
         dof = count.sum(axis=-1) - seen
         pooled = np.where(dof > 0, np.maximum(residual, 0.0) / np.where(dof > 0, dof, 1.0), 0.0)
         mean_se2 = pooled * np.nanmean(np.where(count > 0, 1.0 / np.where(count > 0, count, 1.0), np.nan), axis=-1)
@@ -122,7 +127,11 @@ def _interval(samples: np.ndarray, tail: float) -> tuple[float, float]:
 
 
 def forest(
-    codes: np.ndarray, y: np.ndarray, sizes: list[int], n_bootstrap: int, confidence: float,
+    codes: np.ndarray,
+    y: np.ndarray,
+    sizes: list[int],
+    n_bootstrap: int,
+    confidence: float,
     rng: np.random.Generator,
 ) -> list[DecisionEstimate | None]:
     """Bagged random forests: permutation importance per decision, partial dependence per option.
@@ -150,8 +159,13 @@ def forest(
     probes, slices = _probes(x, codes, sizes)
     for r in range(refits):
         rows = rng.integers(n, size=n) if refits > 1 else np.arange(n)
-        model = RandomForestRegressor(n_estimators=FOREST_TREES, min_samples_leaf=2, max_features=0.5,
-                                      random_state=int(rng.integers(2**31)), n_jobs=1)
+        model = RandomForestRegressor(
+            n_estimators=FOREST_TREES,
+            min_samples_leaf=2,
+            max_features=0.5,
+            random_state=int(rng.integers(2**31)),
+            n_jobs=1,
+        )
         model.fit(x[rows], y[rows])
         if len(probes):
             predicted = model.predict(probes)
@@ -172,13 +186,24 @@ def forest(
             warnings.simplefilter("ignore", RuntimeWarning)  # options no forest could judge stay NaN
             effect = np.nanmean(effects[j], axis=0)
         effect = np.where(count > 0, effect, np.nan)
-        bounds = [_interval(effects[j][:, o], tail) if count[o] >= 2 and refits > 1 else (np.nan, np.nan)
-                  for o in range(k)]
+        bounds = [
+            _interval(effects[j][:, o], tail) if count[o] >= 2 and refits > 1 else (np.nan, np.nan) for o in range(k)
+        ]
         column = importances[:, j]
         importance = float(np.nanmean(column)) if np.isfinite(column).any() and (count > 0).sum() >= 2 else np.nan
         imp_low, imp_high = _interval(column, tail) if np.isfinite(importance) and refits > 1 else (np.nan, np.nan)
-        out.append(DecisionEstimate(effect, np.array([b[0] for b in bounds]), np.array([b[1] for b in bounds]),
-                                    count.astype(int), importance, imp_low, imp_high, int(active.sum())))
+        out.append(
+            DecisionEstimate(
+                effect,
+                np.array([b[0] for b in bounds]),
+                np.array([b[1] for b in bounds]),
+                count.astype(int),
+                importance,
+                imp_low,
+                imp_high,
+                int(active.sum()),
+            )
+        )
     return out
 
 
@@ -197,8 +222,9 @@ def _probes(x: np.ndarray, codes: np.ndarray, sizes: list[int]) -> tuple[np.ndar
     return (np.concatenate(blocks) if blocks else np.empty((0, x.shape[1]))), slices
 
 
-def _permutation(model, x: np.ndarray, y: np.ndarray, codes: np.ndarray, rows: np.ndarray,
-                 rng: np.random.Generator) -> np.ndarray:
+def _permutation(
+    model, x: np.ndarray, y: np.ndarray, codes: np.ndarray, rows: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """sqrt(MSE increase / 2) per decision, shuffling its column among held-out rows where it occurs."""
     out = np.full(x.shape[1], np.nan)
     if len(rows) < 2:

@@ -47,14 +47,17 @@ def network_units(model: nn.Module, cell: int | None = None) -> list[Unit]:
         else:
             chosen = list(range(len(cells)))
         first = cells[chosen[0]]
-        return [Unit(e, first.ops[e], tuple(cells[i].edges[edge_key(e)] for i in chosen), tuple(chosen),
-                     e in first.live) for e in EDGES]
+        return [
+            Unit(e, first.ops[e], tuple(cells[i].edges[edge_key(e)] for i in chosen), tuple(chosen), e in first.live)
+            for e in EDGES
+        ]
     if isinstance(model, ChainNetwork):
         if cell is not None:
             raise ValueError(f"cell applies to cell networks only; this is a ChainNetwork, got cell={cell!r}")
         return [Unit(name, block_label(block), (block,), (), True) for name, block in model.layers.named_children()]
-    raise TypeError(f"expected a nasnb CellNetwork or ChainNetwork (from nasnb.nn.build_model), got "
-                    f"{type(model).__name__}")
+    raise TypeError(
+        f"expected a nasnb CellNetwork or ChainNetwork (from nasnb.nn.build_model), got {type(model).__name__}"
+    )
 
 
 def block_label(block: nn.Module) -> str:

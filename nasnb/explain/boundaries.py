@@ -41,8 +41,15 @@ class DecisionBoundary:
     num_classes: int
 
 
-def decision_boundary(model: nn.Module, data: Any = "moons", *, resolution: int = 80, margin: float = 0.5,
-                      title: str = "", accuracy: float | None = None) -> DecisionBoundary:
+def decision_boundary(
+    model: nn.Module,
+    data: Any = "moons",
+    *,
+    resolution: int = 80,
+    margin: float = 0.5,
+    title: str = "",
+    accuracy: float | None = None,
+) -> DecisionBoundary:
     """Predict the class at every point of a grid covering the data (plus ``margin``) of a 2-D dataset.
 
     ``data`` is a dataset name, a Dataset (its validation split is drawn) or a Split with
@@ -54,8 +61,9 @@ def decision_boundary(model: nn.Module, data: Any = "moons", *, resolution: int 
 
     split = as_split(data)
     if split.x.dim() != 2 or split.x.shape[1] != 2:
-        raise ValueError(f"decision boundaries need 2-D inputs (e.g. 'moons'), got inputs of shape "
-                         f"{tuple(split.x.shape[1:])}")
+        raise ValueError(
+            f"decision boundaries need 2-D inputs (e.g. 'moons'), got inputs of shape {tuple(split.x.shape[1:])}"
+        )
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
         raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
     points = split.x.cpu().numpy()
@@ -65,13 +73,25 @@ def decision_boundary(model: nn.Module, data: Any = "moons", *, resolution: int 
     with eval_mode(model), torch.no_grad():
         probabilities = torch.softmax(model(grid.to(model_device(model))), dim=1).cpu().numpy()
     shape = (resolution, resolution)
-    return DecisionBoundary(title, accuracy, xx, yy, probabilities.argmax(1).reshape(shape),
-                            probabilities.max(1).reshape(shape), points, split.y.cpu().numpy(),
-                            int(probabilities.shape[1]))
+    return DecisionBoundary(
+        title,
+        accuracy,
+        xx,
+        yy,
+        probabilities.argmax(1).reshape(shape),
+        probabilities.max(1).reshape(shape),
+        points,
+        split.y.cpu().numpy(),
+        int(probabilities.shape[1]),
+    )
 
 
-def population_boundaries(archs: Iterable[Architecture], trainer: Any = None, *, resolution: int = 80,
-                          ) -> list[DecisionBoundary]:
+def population_boundaries(
+    archs: Iterable[Architecture],
+    trainer: Any = None,
+    *,
+    resolution: int = 80,
+) -> list[DecisionBoundary]:
     """Train each architecture with ``trainer`` and return its decision boundary, titled by arch and accuracy.
 
     ``trainer`` defaults to ``Trainer("moons", epochs=30, keep_model=True)``; any Trainer works if
@@ -85,8 +105,15 @@ def population_boundaries(archs: Iterable[Architecture], trainer: Any = None, *,
     results = []
     for arch in archs:
         metrics = trainer(arch)
-        results.append(decision_boundary(trainer.last_model_, trainer.dataset, resolution=resolution,
-                                         title=str(arch), accuracy=float(metrics["accuracy"])))
+        results.append(
+            decision_boundary(
+                trainer.last_model_,
+                trainer.dataset,
+                resolution=resolution,
+                title=str(arch),
+                accuracy=float(metrics["accuracy"]),
+            )
+        )
     return results
 
 
@@ -115,10 +142,22 @@ def plot_decision_boundaries(results: list[DecisionBoundary], *, ncols: int = 3,
             ax.contourf(result.xx, result.yy, shade, levels=np.linspace(0, 1, 21), cmap="RdBu_r", alpha=0.75)
             ax.contour(result.xx, result.yy, shade, levels=[0.5], colors="black", linewidths=0.8)
         else:
-            ax.contourf(result.xx, result.yy, result.predicted, levels=np.arange(result.num_classes + 1) - 0.5,
-                        cmap="tab10", alpha=0.6)
-        ax.scatter(result.points[:, 0], result.points[:, 1], c=palette[result.labels % len(palette)], s=8,
-                   edgecolors="#222222", linewidths=0.4)
+            ax.contourf(
+                result.xx,
+                result.yy,
+                result.predicted,
+                levels=np.arange(result.num_classes + 1) - 0.5,
+                cmap="tab10",
+                alpha=0.6,
+            )
+        ax.scatter(
+            result.points[:, 0],
+            result.points[:, 1],
+            c=palette[result.labels % len(palette)],
+            s=8,
+            edgecolors="#222222",
+            linewidths=0.4,
+        )
         accuracy = f"\naccuracy {result.accuracy:.3f}" if result.accuracy is not None else ""
         ax.set_title(_wrap(result.title) + accuracy, fontsize=7.5)
     fig.tight_layout()

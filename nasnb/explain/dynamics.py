@@ -59,8 +59,15 @@ class Dynamics:
 
 
 def record_dynamics(
-    arch: Architecture, dataset: Any = "digits", epochs: int = 5, *, bins: int = 30,
-    network: dict[str, Any] | None = None, seed: int = 0, threads: int | None = 1, **train_options: Any,
+    arch: Architecture,
+    dataset: Any = "digits",
+    epochs: int = 5,
+    *,
+    bins: int = 30,
+    network: dict[str, Any] | None = None,
+    seed: int = 0,
+    threads: int | None = 1,
+    **train_options: Any,
 ) -> Dynamics:
     """Train ``arch`` for ``epochs`` and record per-unit weight and gradient norms and histograms.
 
@@ -107,8 +114,14 @@ def record_dynamics(
                     histograms.append(_histogram(epoch, unit, "grad", grads, bins))
 
     def on_epoch(info: dict[str, Any]) -> None:
-        curves.append({"epoch": info["epoch"], "train_loss": info["train_loss"], "val_loss": info["val_loss"],
-                       "val_accuracy": info["val_accuracy"]})
+        curves.append(
+            {
+                "epoch": info["epoch"],
+                "train_loss": info["train_loss"],
+                "val_loss": info["val_loss"],
+                "val_accuracy": info["val_accuracy"],
+            }
+        )
         snapshot(info["epoch"])
 
     try:
@@ -120,8 +133,13 @@ def record_dynamics(
             h.remove()
     import pandas as pd
 
-    return Dynamics(str(arch), pd.DataFrame(norms, columns=NORM_COLUMNS), pd.DataFrame(curves, columns=CURVE_COLUMNS),
-                    tuple(histograms), {k: v for k, v in metrics.items() if k != "curves"})
+    return Dynamics(
+        str(arch),
+        pd.DataFrame(norms, columns=NORM_COLUMNS),
+        pd.DataFrame(curves, columns=CURVE_COLUMNS),
+        tuple(histograms),
+        {k: v for k, v in metrics.items() if k != "curves"},
+    )
 
 
 def _grad_hook(name: str, counts_batch: bool, squares: dict[str, float], batches: dict[str, int]):
@@ -144,8 +162,17 @@ def _norm(tensors: list) -> float:
 def _histogram(epoch: int, unit: Any, kind: str, tensors: list, bins: int) -> Histogram:
     values = np.concatenate([t.detach().cpu().numpy().ravel() for t in tensors]).astype(float)
     counts, edges = np.histogram(values, bins=bins)
-    return Histogram(epoch, unit.name, unit.op, kind, counts, edges, int(values.size), float(values.sum()),
-                     float((values * values).sum()))
+    return Histogram(
+        epoch,
+        unit.name,
+        unit.op,
+        kind,
+        counts,
+        edges,
+        int(values.size),
+        float(values.sum()),
+        float((values * values).sum()),
+    )
 
 
 def training_curves(trials: Any) -> pd.DataFrame:
@@ -167,8 +194,14 @@ def training_curves(trials: Any) -> pd.DataFrame:
         length = max((len(v) for v in curves.values() if isinstance(v, list)), default=0)
         epochs = curves.get("epoch") or list(range(1, length + 1))  # a benchmark table keeps no epoch column
         for i, epoch in enumerate(epochs):
-            rows.append({"trial": trial.id, "arch": trial.arch, "epoch": epoch,
-                         **{k: _at(curves.get(k), i) for k in CURVE_COLUMNS[1:]}})
+            rows.append(
+                {
+                    "trial": trial.id,
+                    "arch": trial.arch,
+                    "epoch": epoch,
+                    **{k: _at(curves.get(k), i) for k in CURVE_COLUMNS[1:]},
+                }
+            )
     return pd.DataFrame(rows, columns=["trial", "arch", *CURVE_COLUMNS])
 
 
@@ -176,8 +209,9 @@ def _at(values: Any, i: int) -> float:
     return float(values[i]) if isinstance(values, list) and i < len(values) and values[i] is not None else float("nan")
 
 
-def plot_training_curves(curves: pd.DataFrame, ax: Any = None, *, column: str = "val_accuracy",
-                         highlight: Iterable[int] = ()):
+def plot_training_curves(
+    curves: pd.DataFrame, ax: Any = None, *, column: str = "val_accuracy", highlight: Iterable[int] = ()
+):
     """One line per trial of ``column`` against epoch; ``highlight`` trial ids in colour, the rest grey."""
     import matplotlib.pyplot as plt
 
@@ -188,8 +222,14 @@ def plot_training_curves(curves: pd.DataFrame, ax: Any = None, *, column: str = 
     chosen = set(highlight)
     for trial, group in curves.groupby("trial", sort=True):
         hot = trial in chosen
-        ax.plot(group["epoch"], group[column], color=None if hot else "#b0b0b0", lw=1.6 if hot else 0.7,
-                label=f"trial {trial}" if hot else None, zorder=2 if hot else 1)
+        ax.plot(
+            group["epoch"],
+            group[column],
+            color=None if hot else "#b0b0b0",
+            lw=1.6 if hot else 0.7,
+            label=f"trial {trial}" if hot else None,
+            zorder=2 if hot else 1,
+        )
     if chosen:
         ax.legend(fontsize=7)
     ax.set_xlabel("epoch")
@@ -253,8 +293,9 @@ def export_tensorboard(dynamics: Dynamics, logdir: str | os.PathLike) -> Path:
     try:
         from torch.utils.tensorboard import SummaryWriter
     except ImportError as err:
-        raise ImportError("export_tensorboard needs TensorBoard, which is not installed: "
-                          "pip install tensorboard") from err
+        raise ImportError(
+            "export_tensorboard needs TensorBoard, which is not installed: pip install tensorboard"
+        ) from err
     path = Path(logdir)
     writer = SummaryWriter(log_dir=str(path))
     try:
@@ -267,10 +308,17 @@ def export_tensorboard(dynamics: Dynamics, logdir: str | os.PathLike) -> Path:
                 if np.isfinite(value):
                     writer.add_scalar(f"{name}/{row.unit} {row.op}", value, int(row.epoch))
         for h in dynamics.histograms:
-            writer.add_histogram_raw(f"{h.kind}/{h.unit} {h.op}", min=float(h.edges[0]), max=float(h.edges[-1]),
-                                     num=h.num, sum=h.sum, sum_squares=h.sum_squares,
-                                     bucket_limits=h.edges[1:].tolist(), bucket_counts=h.counts.tolist(),
-                                     global_step=h.epoch)
+            writer.add_histogram_raw(
+                f"{h.kind}/{h.unit} {h.op}",
+                min=float(h.edges[0]),
+                max=float(h.edges[-1]),
+                num=h.num,
+                sum=h.sum,
+                sum_squares=h.sum_squares,
+                bucket_limits=h.edges[1:].tolist(),
+                bucket_counts=h.counts.tolist(),
+                global_step=h.epoch,
+            )
     finally:
         writer.close()
     return path

@@ -58,8 +58,10 @@ class OpImportance:
         """The effect of one option, e.g. ``result.effect("1->3", "conv_3x3")``."""
         rows = self.options[(self.options["decision"] == decision) & (self.options["option"] == option)]
         if rows.empty:
-            raise KeyError(f"no option {option!r} at decision {decision!r} in this result; decisions are "
-                           f"{sorted(set(self.options['decision']))}")
+            raise KeyError(
+                f"no option {option!r} at decision {decision!r} in this result; decisions are "
+                f"{sorted(set(self.options['decision']))}"
+            )
         return float(rows["effect"].iloc[0])
 
     def ranking(self) -> list[str]:
@@ -90,8 +92,14 @@ class ImportanceTracker:
     """
 
     def __init__(
-        self, space: BaseSpace, *, metric: str = "accuracy", estimator: str = "marginal", n_bootstrap: int = 200,
-        confidence: float = 0.95, seed: int = 0,
+        self,
+        space: BaseSpace,
+        *,
+        metric: str = "accuracy",
+        estimator: str = "marginal",
+        n_bootstrap: int = 200,
+        confidence: float = 0.95,
+        seed: int = 0,
     ) -> None:
         _check(space, metric, estimator, n_bootstrap, confidence)
         self.space = space
@@ -136,8 +144,9 @@ class ImportanceTracker:
         try:
             arch = self.space.parse(trial.arch)
         except Exception as err:
-            raise ValueError(f"trial {trial.id}'s arch {trial.arch!r} is not an architecture of {self.space!r}: "
-                             f"{err}") from err
+            raise ValueError(
+                f"trial {trial.id}'s arch {trial.arch!r} is not an architecture of {self.space!r}: {err}"
+            ) from err
         row = np.full(len(self.decisions_), -1, dtype=np.int64)
         for name, value in arch.items():
             j = self._index[name]
@@ -168,15 +177,32 @@ class ImportanceTracker:
             rng = np.random.default_rng(self.seed)
             estimate = getattr(_estimators, self.estimator)
             sizes = [len(o) for o in self.options_]
-            for name, options, est in zip(self.decisions_, self.options_,
-                                          estimate(codes, y, sizes, self.n_bootstrap, self.confidence, rng)):
+            for name, options, est in zip(
+                self.decisions_, self.options_, estimate(codes, y, sizes, self.n_bootstrap, self.confidence, rng)
+            ):
                 if est is None:
                     continue
                 for o, option in enumerate(options):
-                    option_rows.append({"decision": name, "option": option, "effect": _nan(est.effect[o]),
-                                        "low": _nan(est.low[o]), "high": _nan(est.high[o]), "n": int(est.count[o])})
-                decision_rows.append({"decision": name, "importance": est.importance, "low": est.importance_low,
-                                      "high": est.importance_high, "n": est.n, "active": est.n / len(y)})
+                    option_rows.append(
+                        {
+                            "decision": name,
+                            "option": option,
+                            "effect": _nan(est.effect[o]),
+                            "low": _nan(est.low[o]),
+                            "high": _nan(est.high[o]),
+                            "n": int(est.count[o]),
+                        }
+                    )
+                decision_rows.append(
+                    {
+                        "decision": name,
+                        "importance": est.importance,
+                        "low": est.importance_low,
+                        "high": est.importance_high,
+                        "n": est.n,
+                        "active": est.n / len(y),
+                    }
+                )
         options = pd.DataFrame(option_rows, columns=OPTION_COLUMNS)
         decisions = pd.DataFrame(decision_rows, columns=DECISION_COLUMNS)
         if len(decisions):
@@ -186,8 +212,14 @@ class ImportanceTracker:
 
 
 def op_importance(
-    trials: Any, space: BaseSpace | None = None, *, metric: str = "accuracy", estimator: str = "marginal",
-    n_bootstrap: int = 200, confidence: float = 0.95, seed: int = 0,
+    trials: Any,
+    space: BaseSpace | None = None,
+    *,
+    metric: str = "accuracy",
+    estimator: str = "marginal",
+    n_bootstrap: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
 ) -> OpImportance:
     """Importance of each option and decision point over a population of trials.
 
@@ -201,13 +233,23 @@ def op_importance(
     intervals, never an error.
     """
     trials, space = _trials_and_space(trials, space)
-    return ImportanceTracker(space, metric=metric, estimator=estimator, n_bootstrap=n_bootstrap,
-                             confidence=confidence, seed=seed).extend(trials).result()
+    return (
+        ImportanceTracker(
+            space, metric=metric, estimator=estimator, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed
+        )
+        .extend(trials)
+        .result()
+    )
 
 
 def compare_estimators(
-    trials: Any, space: BaseSpace | None = None, *, metric: str = "accuracy", n_bootstrap: int = 200,
-    confidence: float = 0.95, seed: int = 0,
+    trials: Any,
+    space: BaseSpace | None = None,
+    *,
+    metric: str = "accuracy",
+    n_bootstrap: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
 ) -> EstimatorComparison:
     """Marginal and forest importance of the same trials, side by side, with Spearman rank agreement.
 
@@ -217,20 +259,30 @@ def compare_estimators(
     import pandas as pd
 
     trials, space = _trials_and_space(trials, space)
-    results = {name: op_importance(trials, space, metric=metric, estimator=name, n_bootstrap=n_bootstrap,
-                                   confidence=confidence, seed=seed) for name in ESTIMATORS}
+    results = {
+        name: op_importance(
+            trials, space, metric=metric, estimator=name, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed
+        )
+        for name in ESTIMATORS
+    }
     m, f = results["marginal"], results["forest"]
     options = m.options[["decision", "option", "effect"]].rename(columns={"effect": "marginal"})
     options = options.assign(forest=f.options["effect"].to_numpy() if len(f.options) == len(options) else np.nan)
     decisions = m.decisions[["decision", "importance"]].rename(columns={"importance": "marginal"})
-    decisions = decisions.merge(f.decisions[["decision", "importance"]].rename(columns={"importance": "forest"}),
-                                on="decision", how="outer")
+    decisions = decisions.merge(
+        f.decisions[["decision", "importance"]].rename(columns={"importance": "forest"}), on="decision", how="outer"
+    )
     for name in ESTIMATORS:
         decisions[f"{name}_rank"] = decisions[name].rank(ascending=False, method="average")
     decisions = decisions.sort_values("marginal", ascending=False, na_position="last").reset_index(drop=True)
-    return EstimatorComparison(m, f, pd.DataFrame(options).reset_index(drop=True), decisions,
-                               spearman(options["marginal"], options["forest"]),
-                               spearman(decisions["marginal"], decisions["forest"]))
+    return EstimatorComparison(
+        m,
+        f,
+        pd.DataFrame(options).reset_index(drop=True),
+        decisions,
+        spearman(options["marginal"], options["forest"]),
+        spearman(decisions["marginal"], decisions["forest"]),
+    )
 
 
 def spearman(a: Any, b: Any) -> float:
@@ -249,8 +301,10 @@ def _trials_and_space(trials: Any, space: BaseSpace | None) -> tuple[list[Trial]
     if space is None:
         space = getattr(trials, "space", None)
         if not isinstance(space, BaseSpace):
-            raise TypeError("space is required when trials is a plain list: pass the search space, "
-                            "e.g. op_importance(trials, CellSpace())")
+            raise TypeError(
+                "space is required when trials is a plain list: pass the search space, "
+                "e.g. op_importance(trials, CellSpace())"
+            )
     listed = list(getattr(trials, "trials", trials))
     bad = [type(t).__name__ for t in listed if not isinstance(t, Trial)]
     if bad:

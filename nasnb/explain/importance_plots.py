@@ -53,11 +53,11 @@ def plot_importance(result: OpImportance, ax: Any = None, *, annotate: bool | No
         ax.set_axis_off()
         return ax
     limit = float(np.nanmax(np.abs(effect))) if np.isfinite(effect).any() else 1.0
-    image = ax.imshow(np.ma.masked_invalid(effect), cmap="RdBu_r", vmin=-limit or -1, vmax=limit or 1,
-                      aspect="auto")
+    image = ax.imshow(np.ma.masked_invalid(effect), cmap="RdBu_r", vmin=-limit or -1, vmax=limit or 1, aspect="auto")
     importance = dict(zip(result.decisions["decision"], result.decisions["importance"]))
-    ax.set_yticks(range(len(rows)), [f"{r}  ({importance[r]:.3f})" if np.isfinite(importance[r]) else r
-                                     for r in rows], fontsize=8)
+    ax.set_yticks(
+        range(len(rows)), [f"{r}  ({importance[r]:.3f})" if np.isfinite(importance[r]) else r for r in rows], fontsize=8
+    )
     ax.set_xticks(range(len(columns)), columns, rotation=30, ha="right", fontsize=8)
     if annotate is None:
         annotate = effect.size <= MAX_ANNOTATED_CELLS
@@ -69,8 +69,9 @@ def plot_importance(result: OpImportance, ax: Any = None, *, annotate: bool | No
             dark = abs(effect[i, j]) > 0.6 * limit
             ax.text(j, i, text, ha="center", va="center", fontsize=6.5, color="white" if dark else "black")
     ax.figure.colorbar(image, ax=ax, label=f"effect on {result.metric}", shrink=0.8)
-    ax.set_title(f"option effects ({result.estimator}, {result.n_trials} trials, "
-                 f"{result.confidence:.0%} intervals)", fontsize=9)
+    ax.set_title(
+        f"option effects ({result.estimator}, {result.n_trials} trials, {result.confidence:.0%} intervals)", fontsize=9
+    )
     return ax
 
 

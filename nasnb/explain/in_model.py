@@ -31,8 +31,15 @@ COLUMNS = ["unit", "op", "live", "importance", "method"]
 
 
 def edge_importance(
-    model: nn.Module, data: Any, *, method: str = "ablation", cell: int | None = None, ablation: str = "zero",
-    attribution: str = "gradient_x_activation", n_samples: int | None = 512, n_steps: int = 16,
+    model: nn.Module,
+    data: Any,
+    *,
+    method: str = "ablation",
+    cell: int | None = None,
+    ablation: str = "zero",
+    attribution: str = "gradient_x_activation",
+    n_samples: int | None = 512,
+    n_steps: int = 16,
     threads: int | None = 1,
 ) -> pd.DataFrame:
     """Importance of each edge (cell networks) or layer block (chain networks) of a trained model.
@@ -82,9 +89,18 @@ def _ablation(model: nn.Module, units: list, x, y, how: str) -> pd.DataFrame:
             finally:
                 for h in handles:
                     h.remove()
-        rows.append({"unit": unit.name, "op": unit.op, "live": unit.live, "importance": base_acc - acc,
-                     "method": f"ablation ({how})", "accuracy": acc, "baseline_accuracy": base_acc,
-                     "loss_increase": loss - base_loss})
+        rows.append(
+            {
+                "unit": unit.name,
+                "op": unit.op,
+                "live": unit.live,
+                "importance": base_acc - acc,
+                "method": f"ablation ({how})",
+                "accuracy": acc,
+                "baseline_accuracy": base_acc,
+                "loss_increase": loss - base_loss,
+            }
+        )
     return pd.DataFrame(rows, columns=[*COLUMNS, "accuracy", "baseline_accuracy", "loss_increase"])
 
 
@@ -136,17 +152,30 @@ def _attribution(model: nn.Module, units: list, x, y, how: str, n_steps: int) ->
 
     live = [m for u in units if u.live for m in u.modules]
     per_module = module_attributions(model, live, x, y, how=how, n_steps=n_steps) if live else {}
-    values = {u.name: float(sum(np.abs(per_module[id(m)]).mean() for m in u.modules)) if u.live else 0.0
-              for u in units}
+    values = {u.name: float(sum(np.abs(per_module[id(m)]).mean() for m in u.modules)) if u.live else 0.0 for u in units}
     total = sum(values.values())
-    rows = [{"unit": u.name, "op": u.op, "live": u.live, "importance": values[u.name],
-             "method": f"attribution ({how})", "share": values[u.name] / total if total > 0 else float("nan")}
-            for u in units]
+    rows = [
+        {
+            "unit": u.name,
+            "op": u.op,
+            "live": u.live,
+            "importance": values[u.name],
+            "method": f"attribution ({how})",
+            "share": values[u.name] / total if total > 0 else float("nan"),
+        }
+        for u in units
+    ]
     return pd.DataFrame(rows, columns=[*COLUMNS, "share"])
 
 
 def module_attributions(
-    model: nn.Module, modules: list, x, target, *, how: str = "gradient_x_activation", n_steps: int = 16,
+    model: nn.Module,
+    modules: list,
+    x,
+    target,
+    *,
+    how: str = "gradient_x_activation",
+    n_steps: int = 16,
 ) -> dict[int, np.ndarray]:
     """Per-sample attribution (summed over the output) of each module, keyed by ``id(module)``.
 
@@ -174,8 +203,9 @@ def module_attributions(
                 out[id(module)] = attr.detach().flatten(1).sum(1).cpu().numpy()
         else:
             for module in modules:
-                attr = LayerConductance(model, module).attribute(inputs, target=target, n_steps=n_steps,
-                                                                 internal_batch_size=len(inputs) * 4)
+                attr = LayerConductance(model, module).attribute(
+                    inputs, target=target, n_steps=n_steps, internal_batch_size=len(inputs) * 4
+                )
                 out[id(module)] = attr.detach().flatten(1).sum(1).cpu().numpy()
     return out
 
@@ -193,19 +223,28 @@ class InModelAgreement:
     n_live: int
 
 
-def agreement(model: nn.Module, data: Any, *, cell: int | None = None, ablation: str = "zero",
-              attribution: str = "gradient_x_activation", n_samples: int | None = 512,
-              threads: int | None = 1) -> InModelAgreement:
+def agreement(
+    model: nn.Module,
+    data: Any,
+    *,
+    cell: int | None = None,
+    ablation: str = "zero",
+    attribution: str = "gradient_x_activation",
+    n_samples: int | None = 512,
+    threads: int | None = 1,
+) -> InModelAgreement:
     """Run both methods on ``model`` and report how well their rankings agree.
 
     Ranked by loss increase (accuracy drops tie at 0 too often on a small validation set).
     """
     from .importance import spearman
 
-    ab = edge_importance(model, data, method="ablation", cell=cell, ablation=ablation, n_samples=n_samples,
-                         threads=threads)
-    at = edge_importance(model, data, method="attribution", cell=cell, attribution=attribution,
-                         n_samples=n_samples, threads=threads)
+    ab = edge_importance(
+        model, data, method="ablation", cell=cell, ablation=ablation, n_samples=n_samples, threads=threads
+    )
+    at = edge_importance(
+        model, data, method="attribution", cell=cell, attribution=attribution, n_samples=n_samples, threads=threads
+    )
     frame = ab[["unit", "op", "live", "importance", "loss_increase"]].rename(columns={"importance": "ablation"})
     frame = frame.assign(attribution=at["importance"].to_numpy(), share=at["share"].to_numpy())
     live = frame[frame["live"]]

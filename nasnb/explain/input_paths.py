@@ -52,8 +52,15 @@ class InputExplanation:
 
 
 def explain_input(
-    model: nn.Module, x: Any, *, target: int | None = None, label: int | None = None, layers: list[str] | None = None,
-    combine: str = "product", n_steps: int = 32, threads: int | None = 1,
+    model: nn.Module,
+    x: Any,
+    *,
+    target: int | None = None,
+    label: int | None = None,
+    layers: list[str] | None = None,
+    combine: str = "product",
+    n_steps: int = 32,
+    threads: int | None = 1,
 ) -> InputExplanation:
     """Explain the model's answer for one input ``x`` (shape ``(C, H, W)``, ``(F,)`` or with a batch of 1).
 
@@ -73,8 +80,13 @@ def explain_input(
         target = prediction if target is None else int(target)
         edges = edge_attributions(model, batch, target=target)
         return InputExplanation(
-            input=batch[0].cpu().numpy(), target=target, prediction=prediction, probabilities=probabilities,
-            label=label, edges=edges, paths=strongest_paths(edges, combine=combine),
+            input=batch[0].cpu().numpy(),
+            target=target,
+            prediction=prediction,
+            probabilities=probabilities,
+            label=label,
+            edges=edges,
+            paths=strongest_paths(edges, combine=combine),
             saliency=saliency_map(model, batch, target=target, n_steps=n_steps),
             feature_maps=feature_maps(model, batch, layers=layers),
         )
@@ -135,8 +147,15 @@ def strongest_paths(edges: pd.DataFrame, *, combine: str = "product") -> pd.Data
             scored.append((strength, route))
         scored.sort(key=lambda pair: -pair[0])
         for rank, (strength, route) in enumerate(scored, start=1):
-            rows.append({"cell": cell, "path": " > ".join(route) if "->" not in route[0] else _route_text(route),
-                         "edges": route, "strength": strength, "rank": rank})
+            rows.append(
+                {
+                    "cell": cell,
+                    "path": " > ".join(route) if "->" not in route[0] else _route_text(route),
+                    "edges": route,
+                    "strength": strength,
+                    "rank": rank,
+                }
+            )
     return pd.DataFrame(rows, columns=["cell", "path", "edges", "strength", "rank"])
 
 
@@ -174,8 +193,11 @@ def default_layers(model: nn.Module) -> list[str]:
     if isinstance(model, CellNetwork):
         return ["stem"] + [f"body.{i}" for i, m in enumerate(model.body) if isinstance(m, Cell)]
     if isinstance(model, ChainNetwork):
-        return [f"layers.{name}" for name, block in model.layers.named_children()
-                if any(isinstance(m, torch_nn.Conv2d) for m in block.modules())]
+        return [
+            f"layers.{name}"
+            for name, block in model.layers.named_children()
+            if any(isinstance(m, torch_nn.Conv2d) for m in block.modules())
+        ]
     return []
 
 
@@ -198,10 +220,12 @@ def feature_maps(model: nn.Module, x: Any, *, layers: list[str] | None = None) -
         try:
             module = model.get_submodule(name)
         except AttributeError as err:
-            raise ValueError(f"layers: {name!r} is not a module of this model; e.g. "
-                             f"{[n for n, _ in model.named_children()]}") from err
-        handles.append(module.register_forward_hook(
-            lambda mod, args, out, name=name: captured.__setitem__(name, out.detach())))
+            raise ValueError(
+                f"layers: {name!r} is not a module of this model; e.g. {[n for n, _ in model.named_children()]}"
+            ) from err
+        handles.append(
+            module.register_forward_hook(lambda mod, args, out, name=name: captured.__setitem__(name, out.detach()))
+        )
     try:
         with eval_mode(model), torch.no_grad():
             model(_batch(x).to(model_device(model)))
@@ -212,8 +236,14 @@ def feature_maps(model: nn.Module, x: Any, *, layers: list[str] | None = None) -
     for name in names:
         act = captured[name][0].cpu()
         tiles = act[:, None] if act.dim() == 3 else act.reshape(1, 1, 1, -1)
-        grid = make_grid(tiles, nrow=max(1, math.ceil(math.sqrt(len(tiles)))), normalize=True, scale_each=True,
-                         padding=1, pad_value=float("nan"))
+        grid = make_grid(
+            tiles,
+            nrow=max(1, math.ceil(math.sqrt(len(tiles)))),
+            normalize=True,
+            scale_each=True,
+            padding=1,
+            pad_value=float("nan"),
+        )
         grids[name] = grid[0].numpy()
     return grids
 
@@ -225,8 +255,10 @@ def _batch(x: Any) -> Tensor:
     if tensor.dim() in (1, 3):
         tensor = tensor[None]
     if tensor.dim() not in (2, 4) or tensor.shape[0] != 1:
-        raise ValueError(f"x must be one input of shape (C, H, W) or (features,), optionally with a batch of 1; "
-                         f"got shape {tuple(tensor.shape)}")
+        raise ValueError(
+            f"x must be one input of shape (C, H, W) or (features,), optionally with a batch of 1; "
+            f"got shape {tuple(tensor.shape)}"
+        )
     return tensor
 
 
@@ -255,18 +287,35 @@ def plot_cell_paths(explanation: InputExplanation, cell: int = 0, ax: Any = None
             continue
         src, dst = edge_nodes(record.unit)
         hot = record.unit in best
-        ax.add_patch(FancyArrowPatch((src, 0), (dst, 0), connectionstyle=f"arc3,rad={bends.get(record.unit, 0)}",
-                                     arrowstyle="-|>", mutation_scale=12, shrinkA=12, shrinkB=12,
-                                     lw=0.8 + 6 * record.magnitude,
-                                     color="tab:red" if hot else OP_COLOURS.get(record.op, "#555555"),
-                                     alpha=0.9 if hot else 0.6))
+        ax.add_patch(
+            FancyArrowPatch(
+                (src, 0),
+                (dst, 0),
+                connectionstyle=f"arc3,rad={bends.get(record.unit, 0)}",
+                arrowstyle="-|>",
+                mutation_scale=12,
+                shrinkA=12,
+                shrinkB=12,
+                lw=0.8 + 6 * record.magnitude,
+                color="tab:red" if hot else OP_COLOURS.get(record.op, "#555555"),
+                alpha=0.9 if hot else 0.6,
+            )
+        )
         bend = bends.get(record.unit, 0)
         mx, my = (src + dst) / 2, -bend * (dst - src) / 2
-        ax.text(mx, my + (0.05 if bend <= 0 else -0.1), f"{record.op} {record.attribution:+.2f}", ha="center",
-                fontsize=6.5)
+        ax.text(
+            mx, my + (0.05 if bend <= 0 else -0.1), f"{record.op} {record.attribution:+.2f}", ha="center", fontsize=6.5
+        )
     for i, label in enumerate(["in", "1", "2", "out"]):
-        ax.text(i, 0, label, ha="center", va="center", fontsize=8,
-                bbox={"boxstyle": "round", "fc": "white", "ec": "#555555"})
+        ax.text(
+            i,
+            0,
+            label,
+            ha="center",
+            va="center",
+            fontsize=8,
+            bbox={"boxstyle": "round", "fc": "white", "ec": "#555555"},
+        )
     ax.set_xlim(-0.5, 3.5)
     ax.set_ylim(-0.85, 1.0)
     ax.set_axis_off()

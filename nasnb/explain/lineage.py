@@ -40,8 +40,13 @@ def parent_links(trial: Trial) -> list[dict[str, Any]]:
     links: list[dict[str, Any]] = []
     origin = d.get("promoted_from")
     if isinstance(origin, dict) and origin.get("trial") is not None:
-        change = {"kind": "promotion", "rung": origin.get("rung"), "epochs": origin.get("epochs"),
-                  "to_epochs": d.get("epochs"), "score": origin.get("score")}
+        change = {
+            "kind": "promotion",
+            "rung": origin.get("rung"),
+            "epochs": origin.get("epochs"),
+            "to_epochs": d.get("epochs"),
+            "score": origin.get("score"),
+        }
         return [{"parent": int(origin["trial"]), "kind": "promotion", "change": change}]
     parents = d.get("parents") or []
     for i, parent in enumerate(parents):
@@ -51,8 +56,7 @@ def parent_links(trial: Trial) -> list[dict[str, Any]]:
         if kind == "crossover" or d.get("crossover") is not None:
             crossing = d.get("change") if kind == "crossover" else d.get("crossover")
             side = "from_a" if i == 0 else "from_b"
-            change = {"kind": "crossover", "took": list((crossing or {}).get(side, [])),
-                      "mutation": d.get("mutation")}
+            change = {"kind": "crossover", "took": list((crossing or {}).get(side, [])), "mutation": d.get("mutation")}
             links.append({"parent": pid, "kind": "crossover", "change": change})
         else:
             change = d.get("change") if kind == "mutation" else d.get("mutation")
@@ -74,16 +78,29 @@ def lineage_graph(trials: Any, metric: str = "accuracy") -> nx.DiGraph:
     listed = as_trials(trials)
     graph = nx.DiGraph(metric=metric)
     for t in listed:
-        graph.add_node(t.id, arch=t.arch, score=t.score(metric), status=t.status,
-                       kind=(t.decision or {}).get("kind"), step=t.step, error=t.error)
+        graph.add_node(
+            t.id,
+            arch=t.arch,
+            score=t.score(metric),
+            status=t.status,
+            kind=(t.decision or {}).get("kind"),
+            step=t.step,
+            error=t.error,
+        )
     for t in listed:
         for link in parent_links(t):
             if link["parent"] not in graph or link["parent"] == t.id:
                 continue
             before, after = graph.nodes[link["parent"]]["score"], graph.nodes[t.id]["score"]
             delta = after - before if before is not None and after is not None else None
-            graph.add_edge(link["parent"], t.id, kind=link["kind"], change=link["change"], delta=delta,
-                           label=change_label(link["kind"], link["change"]))
+            graph.add_edge(
+                link["parent"],
+                t.id,
+                kind=link["kind"],
+                change=link["change"],
+                delta=delta,
+                label=change_label(link["kind"], link["change"]),
+            )
     return graph
 
 
@@ -122,8 +139,7 @@ def path_to_best(trials: Any, metric: str = "accuracy") -> list[Trial]:
     return path[::-1]
 
 
-def plot_lineage(graph: nx.DiGraph, ax: Any = None, *, highlight: Iterable[int] | None = None,
-                 labels: bool = False):
+def plot_lineage(graph: nx.DiGraph, ax: Any = None, *, highlight: Iterable[int] | None = None, labels: bool = False):
     """Draw the lineage: x = step, y = score; grey links, ``highlight`` (e.g. a path's ids) in red.
 
     Failed trials sit on the bottom edge as crosses; promotions are dashed. ``labels`` writes the
@@ -135,27 +151,42 @@ def plot_lineage(graph: nx.DiGraph, ax: Any = None, *, highlight: Iterable[int] 
         _, ax = plt.subplots(figsize=(8, 3.5))
     scores = [s for _, s in graph.nodes(data="score") if s is not None]
     floor = (min(scores) - 0.05 * (max(scores) - min(scores) or 1.0)) if scores else 0.0
-    pos = {n: (data["step"], data["score"] if data["score"] is not None else floor)
-           for n, data in graph.nodes(data=True)}
+    pos = {
+        n: (data["step"], data["score"] if data["score"] is not None else floor) for n, data in graph.nodes(data=True)
+    }
     path = list(highlight or [])
     on_path = set(zip(path, path[1:]))
     for u, v, data in graph.edges(data=True):
         (x0, y0), (x1, y1) = pos[u], pos[v]
         hot = (u, v) in on_path
-        ax.plot([x0, x1], [y0, y1], color="tab:red" if hot else "#b0b0b0", lw=1.6 if hot else 0.6,
-                ls="--" if data["kind"] == "promotion" else "-", zorder=2 if hot else 1)
+        ax.plot(
+            [x0, x1],
+            [y0, y1],
+            color="tab:red" if hot else "#b0b0b0",
+            lw=1.6 if hot else 0.6,
+            ls="--" if data["kind"] == "promotion" else "-",
+            zorder=2 if hot else 1,
+        )
         if hot and labels:
             ax.annotate(data["label"], ((x0 + x1) / 2, (y0 + y1) / 2), fontsize=6.5, color="tab:red")
     ok = [n for n, d in graph.nodes(data=True) if d["score"] is not None]
     failed = [n for n in graph.nodes if n not in set(ok)]
     ax.scatter([pos[n][0] for n in ok], [pos[n][1] for n in ok], s=12, c="tab:blue", zorder=3)
     if failed:
-        ax.scatter([pos[n][0] for n in failed], [pos[n][1] for n in failed], s=16, marker="x", c="black",
-                   zorder=3, label="failed")
+        ax.scatter(
+            [pos[n][0] for n in failed],
+            [pos[n][1] for n in failed],
+            s=16,
+            marker="x",
+            c="black",
+            zorder=3,
+            label="failed",
+        )
         ax.legend(fontsize=7, loc="lower right")
     if path:
-        ax.scatter([pos[n][0] for n in path if n in pos], [pos[n][1] for n in path if n in pos], s=22,
-                   c="tab:red", zorder=4)
+        ax.scatter(
+            [pos[n][0] for n in path if n in pos], [pos[n][1] for n in path if n in pos], s=22, c="tab:red", zorder=4
+        )
     ax.set_xlabel("step")
     ax.set_ylabel(graph.graph.get("metric", "score"))
     ax.set_title(f"lineage: {graph.number_of_nodes()} trials, {graph.number_of_edges()} links", fontsize=9)

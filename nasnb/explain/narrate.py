@@ -81,8 +81,10 @@ def _init(trial: Trial, d: dict[str, Any], ctx: dict[str, Any]) -> str:
     if name == "nsga2":
         return f"Trial {trial.id} belongs to NSGA-II's first generation, drawn at random."
     if name == "bo":
-        return (f"Trial {trial.id} is one of the {params.get('n_initial', 10)} random architectures the "
-                "Gaussian process is first fitted to.")
+        return (
+            f"Trial {trial.id} is one of the {params.get('n_initial', 10)} random architectures the "
+            "Gaussian process is first fitted to."
+        )
     return f"Trial {trial.id} was drawn at random to start the search (the initial population or design)."
 
 
@@ -97,17 +99,18 @@ def _random(trial: Trial, d: dict[str, Any], ctx: dict[str, Any]) -> str:
 
 def _mutation(trial: Trial, d: dict[str, Any], ctx: dict[str, Any]) -> str:
     parent = d["parents"][0]
-    return (f"Trial {trial.id} mutated trial {parent}, {_tournament(d.get('tournament'), parent)}: "
-            f"{_edit(d['change'])}.")
+    return f"Trial {trial.id} mutated trial {parent}, {_tournament(d.get('tournament'), parent)}: {_edit(d['change'])}."
 
 
 def _crossover(trial: Trial, d: dict[str, Any], ctx: dict[str, Any]) -> str:
     a, b = d["parents"][:2]
     tours = d.get("tournaments") or [None, None]
     change = d.get("change", {})
-    text = (f"Trial {trial.id} crossed trial {a} ({_tournament(tours[0], a, short=True)}) with trial {b} "
-            f"({_tournament(tours[1], b, short=True)}): it took {_names(change.get('from_a'))} from trial {a} "
-            f"and {_names(change.get('from_b'))} from trial {b}")
+    text = (
+        f"Trial {trial.id} crossed trial {a} ({_tournament(tours[0], a, short=True)}) with trial {b} "
+        f"({_tournament(tours[1], b, short=True)}): it took {_names(change.get('from_a'))} from trial {a} "
+        f"and {_names(change.get('from_b'))} from trial {b}"
+    )
     if change.get("random"):
         text += f", and drew {_names(change['random'])} at random"
     text += "."
@@ -131,19 +134,24 @@ def _qlearning(trial: Trial, d: dict[str, Any], ctx: dict[str, Any]) -> str:
         elif q[chosen] == q[best]:
             parts.append(f"{c['decision']} = {chosen} (explored, Q {_num(q[chosen])}, tied for highest)")
         else:
-            parts.append(f"{c['decision']} = {chosen} (explored, Q {_num(q[chosen])}; highest Q was "
-                         f"{best} {_num(q[best])})")
+            parts.append(
+                f"{c['decision']} = {chosen} (explored, Q {_num(q[chosen])}; highest Q was {best} {_num(q[best])})"
+            )
     if greedy == len(choices):
         split = f"all {greedy} choices were greedy (highest Q-value)"
     elif greedy == 0:
         split = f"all {len(choices)} choices were explored at random"
     else:
         split = f"{greedy} of {len(choices)} choices were greedy (highest Q-value), the rest explored at random"
-    text = (f"Trial {trial.id} was built by Q-learning one decision at a time with ε = {_num(d['epsilon'])}: "
-            f"{split}. " + "; ".join(parts) + ".")
+    text = (
+        f"Trial {trial.id} was built by Q-learning one decision at a time with ε = {_num(d['epsilon'])}: "
+        f"{split}. " + "; ".join(parts) + "."
+    )
     if d.get("relearned"):
-        text += (f" Before it, {len(d['relearned'])} episode(s) rebuilt architectures already evaluated, "
-                 "and their recorded rewards updated the Q-table instead of training them again.")
+        text += (
+            f" Before it, {len(d['relearned'])} episode(s) rebuilt architectures already evaluated, "
+            "and their recorded rewards updated the Q-table instead of training them again."
+        )
     return text
 
 
@@ -160,25 +168,32 @@ def _policy(trial: Trial, d: dict[str, Any], ctx: dict[str, Any]) -> str:
     base = f"reward baseline {_num(baseline)}" if baseline is not None else "no reward baseline yet"
     listed = "; ".join(f"{name} = {chosen} (p = {_num(p, 2)})" for p, name, chosen in probs)
     rare = min(probs)
-    return (f"Trial {trial.id} was sampled from the REINFORCE policy ({base}): {listed}. The least likely "
-            f"choice was {rare[1]} = {rare[2]} (p = {_num(rare[0], 2)}); the whole architecture had probability "
-            f"{joint:.2g}. Scoring above the baseline makes these choices likelier.")
+    return (
+        f"Trial {trial.id} was sampled from the REINFORCE policy ({base}): {listed}. The least likely "
+        f"choice was {rare[1]} = {rare[2]} (p = {_num(rare[0], 2)}); the whole architecture had probability "
+        f"{joint:.2g}. Scoring above the baseline makes these choices likelier."
+    )
 
 
 def _bo(trial: Trial, d: dict[str, Any], ctx: dict[str, Any]) -> str:
-    acquisition = {"ei": "expected improvement", "ucb": "upper confidence bound"}.get(d.get("acquisition"),
-                                                                                      str(d.get("acquisition")))
-    where = {"local": "by hill-climbing from the best architectures so far",
-             "random": "among random samples"}.get(d.get("source"), "among the candidates")
-    text = (f"Trial {trial.id} was chosen by Bayesian optimisation: the Gaussian process predicted "
-            f"{ctx['metric']} {_num(d['mean'])} ± {_num(d['std'])} for it, the highest {acquisition} "
-            f"({_num(d['acquisition_value'], 4)}) of the candidates found {where}")
+    acquisition = {"ei": "expected improvement", "ucb": "upper confidence bound"}.get(
+        d.get("acquisition"), str(d.get("acquisition"))
+    )
+    where = {"local": "by hill-climbing from the best architectures so far", "random": "among random samples"}.get(
+        d.get("source"), "among the candidates"
+    )
+    text = (
+        f"Trial {trial.id} was chosen by Bayesian optimisation: the Gaussian process predicted "
+        f"{ctx['metric']} {_num(d['mean'])} ± {_num(d['std'])} for it, the highest {acquisition} "
+        f"({_num(d['acquisition_value'], 4)}) of the candidates found {where}"
+    )
     if d.get("best_so_far") is not None:
         text += f"; the best so far was {_num(d['best_so_far'])}"
     runners = d.get("runners_up") or []
     if runners:
-        text += "; runners-up: " + ", ".join(f"{_num(r['acquisition_value'], 4)} (predicted {_num(r['mean'])} ± "
-                                             f"{_num(r['std'])})" for r in runners)
+        text += "; runners-up: " + ", ".join(
+            f"{_num(r['acquisition_value'], 4)} (predicted {_num(r['mean'])} ± {_num(r['std'])})" for r in runners
+        )
     return text + "."
 
 
@@ -189,39 +204,57 @@ def _halving(trial: Trial, d: dict[str, Any], ctx: dict[str, Any]) -> str:
     epochs = _epochs(d["epochs"])
     origin = d.get("promoted_from")
     if origin:
-        return (f"Trial {trial.id} is a promotion in {bracket}: the architecture of trial {origin.get('trial')}, "
-                f"which scored {_num(origin.get('score'))} after {_epochs(origin.get('epochs'))} and ranked among "
-                f"the best of rung {origin.get('rung')}, now trains for {epochs} in rung {d['rung']}{rungs}, which "
-                f"{d.get('rung_size', '?')} architectures reached.")
-    return (f"Trial {trial.id} trains a random architecture for {epochs} in {bracket}, rung {d['rung']}{rungs}"
-            f", one of {d.get('rung_size', '?')} started there; only the best of them are promoted to "
-            "longer training.")
+        return (
+            f"Trial {trial.id} is a promotion in {bracket}: the architecture of trial {origin.get('trial')}, "
+            f"which scored {_num(origin.get('score'))} after {_epochs(origin.get('epochs'))} and ranked among "
+            f"the best of rung {origin.get('rung')}, now trains for {epochs} in rung {d['rung']}{rungs}, which "
+            f"{d.get('rung_size', '?')} architectures reached."
+        )
+    return (
+        f"Trial {trial.id} trains a random architecture for {epochs} in {bracket}, rung {d['rung']}{rungs}"
+        f", one of {d.get('rung_size', '?')} started there; only the best of them are promoted to "
+        "longer training."
+    )
 
 
 def _offspring(trial: Trial, d: dict[str, Any], ctx: dict[str, Any]) -> str:
     parents = d["parents"]
     first = parents[0]
-    text = (f"Trial {trial.id} is an NSGA-II child in generation {d.get('generation', '?')} (the population's "
-            f"Pareto front had {d.get('front_size', '?')} members): trial {first['id']} "
-            f"({_rank(first)}) won a binary tournament")
+    text = (
+        f"Trial {trial.id} is an NSGA-II child in generation {d.get('generation', '?')} (the population's "
+        f"Pareto front had {d.get('front_size', '?')} members): trial {first['id']} "
+        f"({_rank(first)}) won a binary tournament"
+    )
     if len(parents) > 1 and d.get("crossover"):
         second = parents[1]
-        text += (f" and was crossed with trial {second['id']} ({_rank(second)}), taking "
-                 f"{_names(d['crossover'].get('from_a'))} from trial {first['id']}")
+        text += (
+            f" and was crossed with trial {second['id']} ({_rank(second)}), taking "
+            f"{_names(d['crossover'].get('from_a'))} from trial {first['id']}"
+        )
     if d.get("mutation"):
         text += f"; the child was then mutated: {_edit(d['mutation'])}"
     return text + "."
 
 
 def _prescreen(trial: Trial, d: dict[str, Any], ctx: dict[str, Any]) -> str:
-    return (f"Trial {trial.id} was pre-screened without training: the {d['proxy']} proxy ranked it "
-            f"{_ordinal(d['rank'])} of {d.get('candidates', '?')} random candidates (score {_num(d['score'], 4)}), "
-            "so it is trained early.")
+    return (
+        f"Trial {trial.id} was pre-screened without training: the {d['proxy']} proxy ranked it "
+        f"{_ordinal(d['rank'])} of {d.get('candidates', '?')} random candidates (score {_num(d['score'], 4)}), "
+        "so it is trained early."
+    )
 
 
 _WRITERS: dict[str | None, Callable[[Trial, dict[str, Any], dict[str, Any]], str]] = {
-    "init": _init, "random": _random, "mutation": _mutation, "crossover": _crossover, "qlearning": _qlearning,
-    "policy": _policy, "bo": _bo, "halving": _halving, "offspring": _offspring, "prescreen": _prescreen,
+    "init": _init,
+    "random": _random,
+    "mutation": _mutation,
+    "crossover": _crossover,
+    "qlearning": _qlearning,
+    "policy": _policy,
+    "bo": _bo,
+    "halving": _halving,
+    "offspring": _offspring,
+    "prescreen": _prescreen,
 }
 
 
@@ -303,7 +336,7 @@ def _ordinal(n: int) -> str:
 def _num(value: Any, digits: int = 3) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return str(value)
-    if value != 0 and (abs(value) >= 1e4 or abs(value) < 10 ** -digits):
+    if value != 0 and (abs(value) >= 1e4 or abs(value) < 10**-digits):
         return f"{value:.{digits}g}"
     return f"{value:.{digits}f}"
 

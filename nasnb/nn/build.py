@@ -20,9 +20,7 @@ from .chain import ChainNetwork
 NETWORKS: dict[type, type[nn.Module]] = {CellSpace: CellNetwork, ChainSpace: ChainNetwork}
 
 
-def build_model(
-    arch: Architecture, input_shape: Sequence[int], num_classes: int, **network_options: Any
-) -> nn.Module:
+def build_model(arch: Architecture, input_shape: Sequence[int], num_classes: int, **network_options: Any) -> nn.Module:
     """The network for ``arch`` (a cell or chain, alone or in a product with hyperparameters).
 
     ``network_options`` go to the network class (``channels``, ``cells_per_stage``, ``stages``,
@@ -30,13 +28,13 @@ def build_model(
     hyperparameters wins over the option, because it is what the search is exploring.
     """
     if not isinstance(arch, Architecture):
-        raise TypeError(f"build_model needs an Architecture (from space.sample or space.parse), got "
-                        f"{type(arch).__name__}")
+        raise TypeError(
+            f"build_model needs an Architecture (from space.sample or space.parse), got {type(arch).__name__}"
+        )
     net = network_part(arch)
     network = next((cls for space, cls in NETWORKS.items() if isinstance(net.space, space)), None)
     if network is None:
-        raise TypeError(f"no network is known for {type(net.space).__name__}; known: "
-                        f"{[s.__name__ for s in NETWORKS]}")
+        raise TypeError(f"no network is known for {type(net.space).__name__}; known: {[s.__name__ for s in NETWORKS]}")
     options = dict(network_options)
     if "dropout" in hyperparameters(arch):
         options["dropout"] = float(hyperparameters(arch)["dropout"])

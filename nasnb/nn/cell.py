@@ -47,10 +47,7 @@ def live_edges(ops: Mapping[str, str]) -> tuple[str, ...]:
         src, dst = edge_nodes(edge)
         if ops[edge] != "none" and dst in feeding:
             feeding.add(src)
-    return tuple(
-        e for e in EDGES
-        if ops[e] != "none" and edge_nodes(e)[0] in fed and edge_nodes(e)[1] in feeding
-    )
+    return tuple(e for e in EDGES if ops[e] != "none" and edge_nodes(e)[0] in fed and edge_nodes(e)[1] in feeding)
 
 
 class Cell(nn.Module):
@@ -67,9 +64,9 @@ class Cell(nn.Module):
             arch = network_part(arch)
         self.ops: dict[str, str] = {edge: arch[edge] for edge in EDGES}
         self.live = live_edges(self.ops)
-        self.edges = nn.ModuleDict({
-            edge_key(e): make_op(self.ops[e] if e in self.live else "none", channels) for e in EDGES
-        })
+        self.edges = nn.ModuleDict(
+            {edge_key(e): make_op(self.ops[e] if e in self.live else "none", channels) for e in EDGES}
+        )
         self._inputs: list[list[tuple[int, str]]] = [[] for _ in range(N_NODES)]
         for e in self.live:
             src, dst = edge_nodes(e)
@@ -120,8 +117,12 @@ class CellNetwork(nn.Module):
     ) -> None:
         super().__init__()
         input_shape = _check_image_shape(input_shape)
-        for name, value in (("channels", channels), ("cells_per_stage", cells_per_stage),
-                            ("stages", stages), ("num_classes", num_classes)):
+        for name, value in (
+            ("channels", channels),
+            ("cells_per_stage", cells_per_stage),
+            ("stages", stages),
+            ("num_classes", num_classes),
+        ):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"CellNetwork {name} must be an int >= 1, got {value!r}")
         if not 0.0 <= dropout < 1.0:
@@ -168,8 +169,10 @@ def macro_body(
 def _check_image_shape(shape: Sequence[int]) -> tuple[int, ...]:
     shape = tuple(int(s) for s in shape)
     if len(shape) != 3 or min(shape) < 1:
-        hint = (" Cell networks need images; for vector data such as 'moons' use a ChainSpace with "
-                "layer_types=('fc',).") if len(shape) == 1 else ""
+        hint = (
+            (" Cell networks need images; for vector data such as 'moons' use a ChainSpace with layer_types=('fc',).")
+            if len(shape) == 1
+            else ""
+        )
         raise ValueError(f"CellNetwork input_shape must be (channels, height, width), got {shape}.{hint}")
     return shape
-

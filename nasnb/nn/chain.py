@@ -51,9 +51,7 @@ class ChainNetwork(nn.Module):
             raise ValueError(f"ChainNetwork dropout must be in [0, 1), got {dropout!r}")
         shape = tuple(int(s) for s in input_shape)
         if len(shape) not in (1, 3) or min(shape) < 1:
-            raise ValueError(
-                f"ChainNetwork input_shape must be (channels, height, width) or (features,), got {shape}"
-            )
+            raise ValueError(f"ChainNetwork input_shape must be (channels, height, width) or (features,), got {shape}")
         blocks: OrderedDict[str, nn.Module] = OrderedDict()
         for i, layer in enumerate(net.space.layers(net), start=1):
             blocks[f"L{i}"], shape = _block(f"L{i}", layer, shape)
@@ -72,7 +70,7 @@ def _block(name: str, layer: dict[str, Any], shape: tuple[int, ...]) -> tuple[nn
     """The module for one layer and the shape it outputs."""
     kind = layer["type"]
     if kind in ("conv", "pool") and len(shape) != 3:
-        reason = ("the input is a vector" if name == "L1" else "an earlier fc layer flattened the features")
+        reason = "the input is a vector" if name == "L1" else "an earlier fc layer flattened the features"
         raise ValueError(
             f"layer {name} is a {kind} layer, which needs an image (channels, height, width), but "
             f"{reason} (shape {shape}); {FC_ONLY_HINT}"

@@ -70,8 +70,16 @@ class SuperNetwork(nn.Module):
     projected edges one-hot.
     """
 
-    def __init__(self, input_shape: Sequence[int], num_classes: int, *, ops: Sequence[str] = OPS,
-                 channels: int = 16, cells_per_stage: int = 1, stages: int = 2) -> None:
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        num_classes: int,
+        *,
+        ops: Sequence[str] = OPS,
+        channels: int = 16,
+        cells_per_stage: int = 1,
+        stages: int = 2,
+    ) -> None:
         super().__init__()
         input_shape = _check_image_shape(input_shape)
         unknown = [o for o in ops if o not in OPS]
@@ -84,8 +92,9 @@ class SuperNetwork(nn.Module):
         self.stem = stem(input_shape[0], channels)
         body, width = macro_body(lambda w: SuperCell(self.ops, w), channels, stages, cells_per_stage)
         self.body = nn.ModuleList(body)
-        self.head = nn.Sequential(nn.BatchNorm2d(width), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                  nn.Linear(width, num_classes))
+        self.head = nn.Sequential(
+            nn.BatchNorm2d(width), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(width, num_classes)
+        )
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return [self.alpha]

@@ -77,8 +77,15 @@ def trials_dataframe(trials: list[Trial]):
 
     rows = []
     for t in trials:
-        row: dict[str, Any] = {"id": t.id, "step": t.step, "arch": t.arch, "status": t.status,
-                               "kind": t.decision.get("kind"), "seconds": t.seconds, "error": t.error}
+        row: dict[str, Any] = {
+            "id": t.id,
+            "step": t.step,
+            "arch": t.arch,
+            "status": t.status,
+            "kind": t.decision.get("kind"),
+            "seconds": t.seconds,
+            "error": t.error,
+        }
         for k, v in t.metrics.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 row[k] = v

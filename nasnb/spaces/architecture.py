@@ -42,8 +42,7 @@ class Architecture(Mapping[str, Any]):
             if k == name:
                 return v
         raise KeyError(
-            f"{name!r} is not a decision of this architecture; its decisions are "
-            f"{[k for k, _ in self._choices]}"
+            f"{name!r} is not a decision of this architecture; its decisions are {[k for k, _ in self._choices]}"
         )
 
     def __iter__(self) -> Iterator[str]:
@@ -60,9 +59,7 @@ class Architecture(Mapping[str, Any]):
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Architecture):
             return NotImplemented
-        return self._space.name == other._space.name and dict(self._choices) == dict(
-            other._choices
-        )
+        return self._space.name == other._space.name and dict(self._choices) == dict(other._choices)
 
     def __str__(self) -> str:
         if self._text is None:

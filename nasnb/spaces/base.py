@@ -123,9 +123,7 @@ class BaseSpace(abc.ABC):
         steps = self._walk_checked(arch)
         return Architecture(self, {d.name: v for d, v in steps})
 
-    def complete(
-        self, partial: Mapping[str, Any], rng: np.random.Generator | None = None
-    ) -> Architecture:
+    def complete(self, partial: Mapping[str, Any], rng: np.random.Generator | None = None) -> Architecture:
         """Finish a partial architecture: keep each given choice that is still valid, fill the rest.
 
         Missing or invalid choices are drawn from ``rng``, or take the first option without one.
@@ -189,9 +187,12 @@ class BaseSpace(abc.ABC):
                 chosen[decision.name] = decision.options[int(rng.integers(len(decision.options)))]
                 origin[decision.name] = "random"
         child = Architecture(self, chosen)
-        return child, {"kind": "crossover", "from_a": [k for k, v in origin.items() if v == "a"],
-                       "from_b": [k for k, v in origin.items() if v == "b"],
-                       "random": [k for k, v in origin.items() if v == "random"]}
+        return child, {
+            "kind": "crossover",
+            "from_a": [k for k, v in origin.items() if v == "a"],
+            "from_b": [k for k, v in origin.items() if v == "b"],
+            "random": [k for k, v in origin.items() if v == "random"],
+        }
 
     def neighbors(self, arch: Architecture) -> list[Architecture]:
         """Every architecture one decision away (later decisions repaired deterministically)."""
@@ -268,6 +269,4 @@ def _same_option(options: Sequence[Any], value: Any) -> Any:
 
 def _changed(a: Architecture, b: Architecture, skip: str) -> dict[str, list[Any]]:
     keys = (set(a) | set(b)) - {skip}
-    return {
-        k: [a.get(k), b.get(k)] for k in sorted(keys) if a.get(k, _MISSING) != b.get(k, _MISSING)
-    }
+    return {k: [a.get(k), b.get(k)] for k in sorted(keys) if a.get(k, _MISSING) != b.get(k, _MISSING)}

@@ -20,9 +20,15 @@ EDGES = ("0->1", "0->2", "1->2", "0->3", "1->3", "2->3")
 N_NODES = 4
 
 # Names used by NAS-Bench-201 and papers, accepted when parsing.
-_ALIASES = {"nor_conv_1x1": "conv_1x1", "nor_conv_3x3": "conv_3x3", "skip": "skip_connect",
-            "zero": "none", "avgpool3x3": "avg_pool_3x3", "conv1x1": "conv_1x1",
-            "conv3x3": "conv_3x3"}
+_ALIASES = {
+    "nor_conv_1x1": "conv_1x1",
+    "nor_conv_3x3": "conv_3x3",
+    "skip": "skip_connect",
+    "zero": "none",
+    "avgpool3x3": "avg_pool_3x3",
+    "conv1x1": "conv_1x1",
+    "conv3x3": "conv_3x3",
+}
 _NODE = re.compile(r"^\|(.*)\|$")
 
 

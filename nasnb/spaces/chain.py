@@ -79,8 +79,12 @@ class ChainSpace(BaseSpace):
                 raise ValueError(f"ChainSpace {field} needs at least one option")
 
     def _fields(self, layer_type: str) -> list[tuple[str, tuple[Any, ...]]]:
-        common = [("width", tuple(self.widths)), ("act", tuple(self.activations)),
-                  ("bn", tuple(self.batchnorm)), ("dropout", tuple(self.dropouts))]
+        common = [
+            ("width", tuple(self.widths)),
+            ("act", tuple(self.activations)),
+            ("bn", tuple(self.batchnorm)),
+            ("dropout", tuple(self.dropouts)),
+        ]
         if layer_type == "conv":
             return [("kernel", tuple(self.kernels))] + common
         if layer_type == "pool":

@@ -12,8 +12,15 @@ from typing import Any
 from .architecture import Architecture
 
 OP_COLOURS = {
-    "none": "#d0d0d0", "skip_connect": "#4c72b0", "conv_1x1": "#dd8452", "conv_3x3": "#c44e52",
-    "avg_pool_3x3": "#55a868", "conv": "#c44e52", "pool": "#55a868", "fc": "#8172b3", "hyper": "#937860",
+    "none": "#d0d0d0",
+    "skip_connect": "#4c72b0",
+    "conv_1x1": "#dd8452",
+    "conv_3x3": "#c44e52",
+    "avg_pool_3x3": "#55a868",
+    "conv": "#c44e52",
+    "pool": "#55a868",
+    "fc": "#8172b3",
+    "hyper": "#937860",
 }
 
 
@@ -52,8 +59,14 @@ def architecture_graph(arch: Architecture, *, show_none: bool = True) -> Archite
         labels = ["input"] + [_layer_label(layer) for layer in layers] + ["classifier"]
         nodes = [{"id": i, "label": label, "x": float(i), "y": 0.0} for i, label in enumerate(labels)]
         edges = [
-            {"source": i, "target": i + 1, "label": "", "kind": layers[i]["type"] if i < len(layers) else "fc",
-             "decision": f"L{i + 1}.type" if i < len(layers) else "", "bend": 0.0}
+            {
+                "source": i,
+                "target": i + 1,
+                "label": "",
+                "kind": layers[i]["type"] if i < len(layers) else "fc",
+                "decision": f"L{i + 1}.type" if i < len(layers) else "",
+                "bend": 0.0,
+            }
             for i in range(len(labels) - 1)
         ]
         return ArchitectureGraph(nodes, edges, title)
@@ -84,14 +97,32 @@ def plot_architecture(arch: Architecture, ax: Any = None, *, show_none: bool = F
     for edge in graph.edges:
         (x0, y0), (x1, y1) = pos[edge["source"]], pos[edge["target"]]
         bend, colour = edge["bend"], OP_COLOURS.get(edge["kind"], "#333333")
-        ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), connectionstyle=f"arc3,rad={bend}",
-                                     arrowstyle="-|>", mutation_scale=14, lw=2, color=colour, shrinkA=12, shrinkB=12))
+        ax.add_patch(
+            FancyArrowPatch(
+                (x0, y0),
+                (x1, y1),
+                connectionstyle=f"arc3,rad={bend}",
+                arrowstyle="-|>",
+                mutation_scale=14,
+                lw=2,
+                color=colour,
+                shrinkA=12,
+                shrinkB=12,
+            )
+        )
         if edge["label"]:  # the midpoint of matplotlib's arc3 curve
             mx, my = (x0 + x1) / 2 + bend * (y1 - y0) / 2, (y0 + y1) / 2 - bend * (x1 - x0) / 2
             ax.text(mx, my + (0.08 if bend <= 0 else -0.12), edge["label"], ha="center", fontsize=8, color=colour)
     for node in graph.nodes:
-        ax.text(node["x"], node["y"], node["label"], ha="center", va="center", fontsize=8,
-                bbox={"boxstyle": "round", "fc": "white", "ec": "#555555"})
+        ax.text(
+            node["x"],
+            node["y"],
+            node["label"],
+            ha="center",
+            va="center",
+            fontsize=8,
+            bbox={"boxstyle": "round", "fc": "white", "ec": "#555555"},
+        )
     xs = [n["x"] for n in graph.nodes]
     ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
     ax.set_ylim(-0.75, 0.95)

@@ -75,9 +75,7 @@ class HyperSpace(BaseSpace):
             if not sep:
                 raise InvalidArchitectureError(f"hyperparameter {part!r} must be 'name=value'")
             if name not in self.choices:
-                raise InvalidArchitectureError(
-                    f"unknown hyperparameter {name!r}; expected {list(self.choices)}"
-                )
+                raise InvalidArchitectureError(f"unknown hyperparameter {name!r}; expected {list(self.choices)}")
             values[name] = _number(name, raw.strip())
         return self.validate(values)
 

@@ -21,7 +21,12 @@ def check_int(owner: object, name: str, value: Any, *, low: int | None = None, h
 
 
 def check_float(
-    owner: object, name: str, value: Any, *, low: float | None = None, high: float | None = None,
+    owner: object,
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
     low_open: bool = False,
 ) -> None:
     """``value`` must be a finite real number within ``[low, high]`` (``(low, high]`` with ``low_open``)."""

@@ -77,4 +77,3 @@ class BaseStrategy(abc.ABC):
 
     def _random_index(self, n: int) -> int:
         return int(self.rng_.integers(n))
-

@@ -143,8 +143,12 @@ class BayesianStrategy(BaseStrategy):
         ranked = sorted(pool.values(), key=lambda c: -c["acquisition_value"])  # stable: first found wins ties
         best, others = ranked[0], ranked[1:4]
         decision = {
-            "kind": "bo", "acquisition": self.acquisition, "mean": best["mean"], "std": best["std"],
-            "acquisition_value": best["acquisition_value"], "source": best["source"],
+            "kind": "bo",
+            "acquisition": self.acquisition,
+            "mean": best["mean"],
+            "std": best["std"],
+            "acquisition_value": best["acquisition_value"],
+            "source": best["source"],
             "best_so_far": float(scores.max()),
             "kernel": {"length_scale": gp.length_scale, "noise": gp.noise},
             "runners_up": [{k: c[k] for k in ("arch", "mean", "std", "acquisition_value", "source")} for c in others],
@@ -182,8 +186,9 @@ class BayesianStrategy(BaseStrategy):
             for _ in range(len(self.space_.choices)):
                 around = self.space_.neighbors(current)
                 add(around, "local")
-                step = max((pool[n.key] for n in around if n.key in pool),
-                           key=lambda c: c["acquisition_value"], default=None)
+                step = max(
+                    (pool[n.key] for n in around if n.key in pool), key=lambda c: c["acquisition_value"], default=None
+                )
                 if step is None or step["acquisition_value"] <= current_value:
                     break
                 current, current_value = self.space_.parse(step["arch"]), step["acquisition_value"]
@@ -199,8 +204,11 @@ class BayesianStrategy(BaseStrategy):
             self.observed_.append({"arch": str(arch), "score": score})
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "observed": [dict(o) for o in self.observed_],
-                "proposed": sorted(self.proposed_)}
+        return {
+            **super().state_dict(),
+            "observed": [dict(o) for o in self.observed_],
+            "proposed": sorted(self.proposed_),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)

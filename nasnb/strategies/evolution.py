@@ -119,8 +119,6 @@ def _check_params(s: EvolutionStrategy) -> None:
     if not isinstance(s.tournament_size, int) or not 1 <= s.tournament_size:
         raise ValueError(f"tournament_size must be an int >= 1, got {s.tournament_size!r}")
     if s.tournament_size > s.population_size:
-        raise ValueError(
-            f"tournament_size ({s.tournament_size}) cannot exceed population_size ({s.population_size})"
-        )
+        raise ValueError(f"tournament_size ({s.tournament_size}) cannot exceed population_size ({s.population_size})")
     if not 0.0 <= float(s.crossover_rate) <= 1.0:
         raise ValueError(f"crossover_rate must be in [0, 1], got {s.crossover_rate!r}")

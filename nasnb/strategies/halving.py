@@ -92,9 +92,15 @@ class _BracketStrategy(BaseStrategy):
         self.n_asked_ += 1
         epochs = bracket["budgets"][rung]
         decision = {
-            "kind": "halving", "bracket": bracket["id"], "rung": rung, "epochs": epochs, "slot": slot,
-            "rung_size": bracket["sizes"][rung], "n_rungs": len(bracket["budgets"]),
-            "promoted": job["from"] is not None, "promoted_from": job["from"],
+            "kind": "halving",
+            "bracket": bracket["id"],
+            "rung": rung,
+            "epochs": epochs,
+            "slot": slot,
+            "rung_size": bracket["sizes"][rung],
+            "n_rungs": len(bracket["budgets"]),
+            "promoted": job["from"] is not None,
+            "promoted_from": job["from"],
         }
         if self._show_s:
             decision["s"] = bracket["s"]
@@ -120,11 +126,15 @@ class _BracketStrategy(BaseStrategy):
             self.brackets_.remove(bracket)
             return
         epochs = bracket["budgets"][rung]
-        bracket["rungs"].append([
-            _job(jobs[s]["arch"], {"rung": rung, "epochs": epochs, "slot": s, "score": jobs[s]["score"],
-                                   "trial": jobs[s]["trial"]})
-            for s in survivors
-        ])
+        bracket["rungs"].append(
+            [
+                _job(
+                    jobs[s]["arch"],
+                    {"rung": rung, "epochs": epochs, "slot": s, "score": jobs[s]["score"], "trial": jobs[s]["trial"]},
+                )
+                for s in survivors
+            ]
+        )
 
     @staticmethod
     def promotions(jobs: list[dict[str, Any]], k: int) -> list[int]:
@@ -156,7 +166,12 @@ class HalvingStrategy(_BracketStrategy):
     name = "halving"
 
     def __init__(
-        self, *, min_epochs: int = 1, max_epochs: int = 27, eta: int = 3, n: int | None = None,
+        self,
+        *,
+        min_epochs: int = 1,
+        max_epochs: int = 27,
+        eta: int = 3,
+        n: int | None = None,
         metric: str = "accuracy",
     ) -> None:
         self.min_epochs = min_epochs
@@ -198,7 +213,7 @@ class HyperbandStrategy(_BracketStrategy):
         s_max = len(budgets) - 1
         s = s_max - index % (s_max + 1)
         n = -(-(s_max + 1) * self.eta**s // (s + 1))  # ceil in integers: no float rounding
-        return {"s": s, "sizes": _halve(n, self.eta, s + 1), "budgets": budgets[s_max - s:]}
+        return {"s": s, "sizes": _halve(n, self.eta, s + 1), "budgets": budgets[s_max - s :]}
 
 
 def _halve(n: int, eta: int, n_rungs: int) -> list[int]:

@@ -82,8 +82,11 @@ class NSGA2Strategy(BaseStrategy):
         first = self._tournament()
         parents = [first]
         parent = self.space_.parse(first["arch"])
-        decision: dict[str, Any] = {"kind": "offspring", "generation": self.generation_,
-                                    "front_size": sum(m["rank"] == 0 for m in self.population_)}
+        decision: dict[str, Any] = {
+            "kind": "offspring",
+            "generation": self.generation_,
+            "front_size": sum(m["rank"] == 0 for m in self.population_),
+        }
         if len(self.population_) > 1 and self.rng_.random() < self.crossover_rate:
             second = self._tournament(exclude=first["id"])
             parents.append(second)
@@ -144,13 +147,20 @@ class NSGA2Strategy(BaseStrategy):
     def pareto_front(self) -> list[dict[str, Any]]:
         """Members of the current population on the first front: id, arch and objective values."""
         names = list(self._objectives())
-        return [{"id": m["id"], "arch": m["arch"], **dict(zip(names, m["values"]))}
-                for m in self.population_ if m["rank"] == 0]
+        return [
+            {"id": m["id"], "arch": m["arch"], **dict(zip(names, m["values"]))}
+            for m in self.population_
+            if m["rank"] == 0
+        ]
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "population": [dict(m) for m in self.population_],
-                "children": [dict(m) for m in self.children_], "n_generation_told": self.n_generation_told_,
-                "generation": self.generation_}
+        return {
+            **super().state_dict(),
+            "population": [dict(m) for m in self.population_],
+            "children": [dict(m) for m in self.children_],
+            "n_generation_told": self.n_generation_told_,
+            "generation": self.generation_,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)

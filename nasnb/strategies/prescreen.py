@@ -27,8 +27,17 @@ class PrescreenStrategy(BaseStrategy):
 
     name = "prescreen"
 
-    def __init__(self, *, proxy: str = "synflow", n_candidates: int = 100, keep: int = 10, base: str = "evolution",
-                 base_params: dict[str, Any] | None = None, dataset: str = "digits", batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        *,
+        proxy: str = "synflow",
+        n_candidates: int = 100,
+        keep: int = 10,
+        base: str = "evolution",
+        base_params: dict[str, Any] | None = None,
+        dataset: str = "digits",
+        batch_size: int = 64,
+    ) -> None:
         self.proxy = proxy
         self.n_candidates = n_candidates
         self.keep = keep
@@ -60,8 +69,15 @@ class PrescreenStrategy(BaseStrategy):
     def _screen(self) -> list[dict[str, Any]]:
         from ..evaluation.proxies import prescreen
 
-        found = prescreen(self.space_, self.proxy, n_candidates=self.n_candidates, keep=self.keep,
-                          seed=self.prescreen_seed_, dataset=self.dataset, batch_size=self.batch_size)
+        found = prescreen(
+            self.space_,
+            self.proxy,
+            n_candidates=self.n_candidates,
+            keep=self.keep,
+            seed=self.prescreen_seed_,
+            dataset=self.dataset,
+            batch_size=self.batch_size,
+        )
         return [{"arch": str(c.arch), "score": c.score, "rank": c.rank} for c in found]
 
     def ask(self) -> Proposal:
@@ -73,8 +89,13 @@ class PrescreenStrategy(BaseStrategy):
             candidate = self.candidates_[self.position_]
             self.position_ += 1
             self.base_.n_asked_ += 1
-            decision = {"kind": "prescreen", "proxy": self.proxy, "score": candidate["score"],
-                        "rank": candidate["rank"], "candidates": self.n_candidates}
+            decision = {
+                "kind": "prescreen",
+                "proxy": self.proxy,
+                "score": candidate["score"],
+                "rank": candidate["rank"],
+                "candidates": self.n_candidates,
+            }
             return Proposal(self.space_.parse(candidate["arch"]), decision)
         proposal = self.base_.ask()
         return Proposal(proposal.arch, {**proposal.decision, "phase": "base", "base": self.base}, proposal.fidelity)
@@ -84,8 +105,13 @@ class PrescreenStrategy(BaseStrategy):
         self.base_.tell(trial)
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "prescreen_seed": self.prescreen_seed_, "candidates": self.candidates_,
-                "position": self.position_, "base": self.base_.state_dict()}
+        return {
+            **super().state_dict(),
+            "prescreen_seed": self.prescreen_seed_,
+            "candidates": self.candidates_,
+            "position": self.position_,
+            "base": self.base_.state_dict(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)

@@ -203,8 +203,16 @@ class QLearningStrategy(BaseStrategy):
                 index = self._random_index(len(decision.options))
             choice = decision.options[index]
             partial[decision.name] = choice
-            choices.append({"decision": decision.name, "state": state, "options": list(decision.options),
-                            "q_values": q, "chosen": choice, "greedy": greedy})
+            choices.append(
+                {
+                    "decision": decision.name,
+                    "state": state,
+                    "options": list(decision.options),
+                    "q_values": q,
+                    "chosen": choice,
+                    "greedy": greedy,
+                }
+            )
         return self.space_.validate(partial), choices
 
     def tell(self, trial: Trial) -> None:
@@ -239,4 +247,3 @@ class QLearningStrategy(BaseStrategy):
 def _option_key(option: Hashable) -> str:
     """An option as a JSON object key: Q-tables must survive a round trip through run.json."""
     return str(option)
-

@@ -89,11 +89,18 @@ class ReinforceStrategy(BaseStrategy):
             pick = int(np.searchsorted(np.cumsum(probs), self.rng_.random() * probs.sum(), side="right"))
             pick = min(pick, len(probs) - 1)
             partial[decision.name] = decision.options[pick]
-            choices.append({"decision": decision.name, "options": list(decision.options),
-                            "probs": probs.tolist(), "chosen": decision.options[pick]})
+            choices.append(
+                {
+                    "decision": decision.name,
+                    "options": list(decision.options),
+                    "probs": probs.tolist(),
+                    "chosen": decision.options[pick],
+                }
+            )
         self.n_asked_ += 1
-        return Proposal(self.space_.validate(partial), {"kind": "policy", "baseline": self.baseline_,
-                                                        "choices": choices})
+        return Proposal(
+            self.space_.validate(partial), {"kind": "policy", "baseline": self.baseline_, "choices": choices}
+        )
 
     def tell(self, trial: Trial) -> None:
         self.n_told_ += 1
@@ -125,8 +132,12 @@ class ReinforceStrategy(BaseStrategy):
             self.logits_[name][index] += lr * grad
 
     def state_dict(self) -> dict[str, Any]:
-        return {**super().state_dict(), "logits": {k: v.tolist() for k, v in self.logits_.items()},
-                "baseline": self.baseline_, "spread": self.spread_}
+        return {
+            **super().state_dict(),
+            "logits": {k: v.tolist() for k, v in self.logits_.items()},
+            "baseline": self.baseline_,
+            "spread": self.spread_,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)

@@ -21,9 +21,13 @@ from ..strategies import STRATEGIES, BaseStrategy, get
 
 SPACE_NAMES = ("cell", "chain", "mlp", "hyper", "cell+hyper")
 NARROW = {"width": "240px"}
-BUTTONS = (("start", "Start", "play", "success"), ("pause", "Pause", "pause", "warning"),
-           ("step", "Step", "step-forward", "info"), ("stop", "Stop", "stop", "danger"),
-           ("new", "New search", "refresh", ""))
+BUTTONS = (
+    ("start", "Start", "play", "success"),
+    ("pause", "Pause", "pause", "warning"),
+    ("step", "Step", "step-forward", "info"),
+    ("stop", "Stop", "stop", "danger"),
+    ("new", "New search", "refresh", ""),
+)
 
 
 def parse_param(name: str, text: str, default: Any) -> Any:
@@ -34,8 +38,9 @@ def parse_param(name: str, text: str, default: Any) -> Any:
     try:
         return ast.literal_eval(text.strip())
     except (ValueError, SyntaxError):
-        raise ValueError(f"strategy parameter {name!r}: expected a Python literal such as "
-                         f"{default!r}, got {text!r}") from None
+        raise ValueError(
+            f"strategy parameter {name!r}: expected a Python literal such as {default!r}, got {text!r}"
+        ) from None
 
 
 def param_widget(name: str, default: Any) -> widgets.Widget:
@@ -76,8 +81,9 @@ class Controls:
         strategy_name = strategy.name if isinstance(strategy, BaseStrategy) else strategy
         if strategy_name not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy_name!r}; choose from {sorted(STRATEGIES)}")
-        self.strategy = widgets.Dropdown(options=sorted(STRATEGIES), value=strategy_name, description="strategy",
-                                         layout=NARROW)
+        self.strategy = widgets.Dropdown(
+            options=sorted(STRATEGIES), value=strategy_name, description="strategy", layout=NARROW
+        )
         self.params = widgets.VBox([])
         self._defaults: dict[str, Any] = {}
         self._show_params(strategy if isinstance(strategy, BaseStrategy) else get(strategy_name))
@@ -89,32 +95,52 @@ class Controls:
         if callable(evaluator):
             evaluator_options.insert(0, (f"given: {_name(evaluator)}"[:60], evaluator))
         default = evaluator if evaluator is not None else _default_evaluator(space)
-        self.evaluator = widgets.Dropdown(options=evaluator_options, value=default, description="evaluator",
-                                          layout=NARROW)
+        self.evaluator = widgets.Dropdown(
+            options=evaluator_options, value=default, description="evaluator", layout=NARROW
+        )
         self.dataset = widgets.Dropdown(options=DATASETS, value="digits", description="dataset", layout=NARROW)
         self.epochs = widgets.BoundedIntText(value=2, min=1, max=10_000, description="epochs", layout=NARROW)
-        self.budget = widgets.Text(value="" if budget is None else str(budget), description="budget",
-                                   placeholder="50 or 5min", layout=NARROW)
+        self.budget = widgets.Text(
+            value="" if budget is None else str(budget), description="budget", placeholder="50 or 5min", layout=NARROW
+        )
         self.seed = widgets.IntText(value=seed, description="seed", layout=NARROW)
-        self.run_dir = widgets.Text(value="" if run_dir is None else str(run_dir), description="run dir",
-                                    placeholder="(not saved)", layout=NARROW)
+        self.run_dir = widgets.Text(
+            value="" if run_dir is None else str(run_dir),
+            description="run dir",
+            placeholder="(not saved)",
+            layout=NARROW,
+        )
         self.evaluator.observe(lambda _: self._show_training(), names="value")
         self._show_training()
 
-        self.buttons = {key: widgets.Button(description=label, icon=icon, button_style=style,
-                                            layout={"width": "110px"})
-                        for key, label, icon, style in BUTTONS}
+        self.buttons = {
+            key: widgets.Button(description=label, icon=icon, button_style=style, layout={"width": "110px"})
+            for key, label, icon, style in BUTTONS
+        }
         self.start, self.pause, self.step, self.stop, self.new = (self.buttons[k[0]] for k in BUTTONS)
-        self._settings = [self.space, self.strategy, self.evaluator, self.dataset, self.epochs, self.budget,
-                          self.seed, self.run_dir]
-        self.widget = widgets.VBox([
-            widgets.HBox(list(self.buttons.values())),
-            widgets.Box([
-                widgets.VBox([self.space, self.strategy, self.budget, self.seed]),
-                widgets.VBox([self.evaluator, self.dataset, self.epochs, self.run_dir]),
-                self.params,
-            ], layout={"flex_flow": "row wrap"}),
-        ])
+        self._settings = [
+            self.space,
+            self.strategy,
+            self.evaluator,
+            self.dataset,
+            self.epochs,
+            self.budget,
+            self.seed,
+            self.run_dir,
+        ]
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox(list(self.buttons.values())),
+                widgets.Box(
+                    [
+                        widgets.VBox([self.space, self.strategy, self.budget, self.seed]),
+                        widgets.VBox([self.evaluator, self.dataset, self.epochs, self.run_dir]),
+                        self.params,
+                    ],
+                    layout={"flex_flow": "row wrap"},
+                ),
+            ]
+        )
 
     # -- reading the widgets ------------------------------------------------------------------
     def strategy_params(self) -> dict[str, Any]:
@@ -144,8 +170,9 @@ class Controls:
             evaluator = TableEvaluator(self.dataset.value)
         budget = self.budget.value.strip() or None
         run_dir = self.run_dir.value.strip() or None
-        return Search(space, strategy, evaluator, budget=budget, seed=self.seed.value, run_dir=run_dir,
-                      metric=self.metric)
+        return Search(
+            space, strategy, evaluator, budget=budget, seed=self.seed.value, run_dir=run_dir, metric=self.metric
+        )
 
     # -- showing ------------------------------------------------------------------------------
     def show_search(self, search: Search) -> None:

@@ -60,8 +60,15 @@ class Explorer:
         redraw_interval: float = 0.2,
     ) -> None:
         self._setup(metric if search is None else search.metric, redraw_interval)
-        self.controls: Controls | None = Controls(space=space, strategy=strategy, evaluator=evaluator, budget=budget,
-                                                  seed=seed, run_dir=run_dir, metric=metric)
+        self.controls: Controls | None = Controls(
+            space=space,
+            strategy=strategy,
+            evaluator=evaluator,
+            budget=budget,
+            seed=seed,
+            run_dir=run_dir,
+            metric=metric,
+        )
         for name, button in self.controls.buttons.items():
             button.on_click(self._button(name))
         self.widget = widgets.VBox([self.controls.widget, self.status, self.errors, self.views.widget])
@@ -168,8 +175,9 @@ class Explorer:
             return
         try:
             if self.search is not None and self.search.done:
-                raise RuntimeError(f"the search has finished ({len(self.search.trials)} trials); "
-                                   "New search starts another")
+                raise RuntimeError(
+                    f"the search has finished ({len(self.search.trials)} trials); New search starts another"
+                )
             if self._driver is None:
                 self.attach(self.controls.build_search())
             action(self._driver)
@@ -180,8 +188,13 @@ class Explorer:
         self.throttle.request()
 
     def _button(self, name: str) -> Callable[[widgets.Button], None]:
-        actions = {"start": self.start, "pause": self.pause, "step": self.step, "stop": self.stop,
-                   "new": self.new_search}
+        actions = {
+            "start": self.start,
+            "pause": self.pause,
+            "step": self.step,
+            "stop": self.stop,
+            "new": self.new_search,
+        }
 
         def clicked(_button: widgets.Button) -> None:
             try:
@@ -239,8 +252,16 @@ class Explorer:
         else:
             space = self.controls.space.value if isinstance(self.controls.space.value, BaseSpace) else None
             return Frame([], space or _cell_space(), self.metric, selected=self.selected)
-        return Frame(trials, space, self.metric, population=population, importance=importance,
-                     importance_note=note, selected=self.selected, strategy=strategy)
+        return Frame(
+            trials,
+            space,
+            self.metric,
+            population=population,
+            importance=importance,
+            importance_note=note,
+            selected=self.selected,
+            strategy=strategy,
+        )
 
     def _live_importance(self, trials: list) -> tuple[Any, str]:
         try:
@@ -248,7 +269,7 @@ class Explorer:
 
             if self._tracker is None:
                 self._tracker, self._fed = ImportanceTracker(self.search.space, metric=self.metric), 0
-            for trial in trials[self._fed:]:
+            for trial in trials[self._fed :]:
                 self._tracker.update(trial)
             self._fed = len(trials)
             return self._ready(self._tracker.result())

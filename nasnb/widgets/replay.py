@@ -46,10 +46,12 @@ class ReplayCursor:
                 self.error = f"the {self._strategy.name} strategy keeps no population; every trial is shown"
                 return None
             space = self.run.space
-            for trial in self.run.trials[self._told:step]:
+            for trial in self.run.trials[self._told : step]:
                 if trial.id != self._told:
-                    raise ValueError(f"trial {trial.id} is logged at position {self._told}: the log is not in ask "
-                                     "order (a parallel run?), so populations cannot be replayed")
+                    raise ValueError(
+                        f"trial {trial.id} is logged at position {self._told}: the log is not in ask "
+                        "order (a parallel run?), so populations cannot be replayed"
+                    )
                 fast_forward(self._strategy, space, [trial])
                 self._told += 1
                 self._populations[self._told] = population_of(self._strategy) or []
@@ -69,12 +71,15 @@ class ReplayBar:
     """``slider`` over steps 0..N, a ``play`` button linked to it, and a ``speed`` choice."""
 
     def __init__(self, n_steps: int) -> None:
-        self.slider = widgets.IntSlider(value=n_steps, min=0, max=n_steps, description="step",
-                                        continuous_update=True, layout={"width": "420px"})
-        self.play = widgets.Play(value=n_steps, min=0, max=n_steps, step=1, interval=SPEEDS["5 steps/s"],
-                                 description="play")
-        self.speed = widgets.Dropdown(options=SPEEDS, value=SPEEDS["5 steps/s"], description="speed",
-                                      layout={"width": "200px"})
+        self.slider = widgets.IntSlider(
+            value=n_steps, min=0, max=n_steps, description="step", continuous_update=True, layout={"width": "420px"}
+        )
+        self.play = widgets.Play(
+            value=n_steps, min=0, max=n_steps, step=1, interval=SPEEDS["5 steps/s"], description="play"
+        )
+        self.speed = widgets.Dropdown(
+            options=SPEEDS, value=SPEEDS["5 steps/s"], description="speed", layout={"width": "200px"}
+        )
         widgets.jslink((self.play, "value"), (self.slider, "value"))  # plays in the browser, no kernel round trip
         self.speed.observe(lambda change: setattr(self.play, "interval", change["new"]), names="value")
         self.widget = widgets.HBox([self.play, self.slider, self.speed])

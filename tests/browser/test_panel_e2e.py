@@ -57,8 +57,14 @@ POPULATION_POINTS = """() => {
 
 def notebook(*sources: str) -> str:
     cells = [
-        {"id": f"cell-{i}", "cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-         "source": source}
+        {
+            "id": f"cell-{i}",
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": source,
+        }
         for i, source in enumerate(sources)
     ]
     kernel = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}

@@ -53,19 +53,22 @@ class Views:
     clicking a trial in any of them calls ``select(trial_id)``; a view's own setting (the
     population's x axis) asks for a ``redraw()``."""
 
-    def __init__(self, select: Callable[[int], object], metric: str = "accuracy",
-                 redraw: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self, select: Callable[[int], object], metric: str = "accuracy", redraw: Callable[[], object] | None = None
+    ) -> None:
         self.population = PopulationView(select, metric, redraw=redraw)
         self.progress = ProgressView(select, metric)
         self.pareto = ParetoView(select, metric)
         self.importance = ImportanceView()
         self.lineage = LineageView(select, metric)
         self.detail = DetailView()
-        self.widget = widgets.VBox([
-            widgets.Box([self.population.widget, self.progress.widget, self.pareto.widget], layout=WRAP),
-            widgets.Box([self.importance.widget, self.lineage.widget], layout=WRAP),
-            self.detail.widget,
-        ])
+        self.widget = widgets.VBox(
+            [
+                widgets.Box([self.population.widget, self.progress.widget, self.pareto.widget], layout=WRAP),
+                widgets.Box([self.importance.widget, self.lineage.widget], layout=WRAP),
+                self.detail.widget,
+            ]
+        )
 
     def update(self, frame: Frame) -> list[str]:
         """Redraw every view from ``frame``; returns the errors of views that failed."""

@@ -60,11 +60,17 @@ def architecture_drawing(arch: Architecture, *, show_none: bool = False) -> Arch
     chain = len(graph.nodes) > 4
     node_y = [n["y"] + (0.25 * (-1) ** i if chain else 0.0) for i, n in enumerate(graph.nodes)]
     return ArchitectureDrawing(
-        edge_x=np.array(xs).reshape(len(xs), CURVE_POINTS), edge_y=np.array(ys).reshape(len(ys), CURVE_POINTS),
-        edge_colours=colours, label_x=np.array(lx, dtype=float), label_y=np.array(ly, dtype=float), labels=texts,
-        label_colours=label_colours, node_x=np.array([n["x"] for n in graph.nodes], dtype=float),
+        edge_x=np.array(xs).reshape(len(xs), CURVE_POINTS),
+        edge_y=np.array(ys).reshape(len(ys), CURVE_POINTS),
+        edge_colours=colours,
+        label_x=np.array(lx, dtype=float),
+        label_y=np.array(ly, dtype=float),
+        labels=texts,
+        label_colours=label_colours,
+        node_x=np.array([n["x"] for n in graph.nodes], dtype=float),
         node_y=np.array(node_y, dtype=float),
-        node_labels=[" ".join(str(n["label"]).split()) for n in graph.nodes], title=graph.title,
+        node_labels=[" ".join(str(n["label"]).split()) for n in graph.nodes],
+        title=graph.title,
     )
 
 
@@ -78,13 +84,27 @@ class ArchitectureView:
         scales = {"x": x_scale, "y": y_scale}
         self.x_scale = x_scale
         self.edges = bq.Lines(x=[], y=[], scales=scales, colors=["#333333"], stroke_width=2.5)
-        self.nodes = bq.Scatter(x=[], y=[], scales=scales, colors=["white"], stroke="#555555", default_size=500,
-                                marker="circle", display_names=False)
-        self.node_labels = bq.Label(x=[], y=[], text=[], scales=scales, align="middle", font_weight="bold",
-                                    default_size=11, y_offset=4)
+        self.nodes = bq.Scatter(
+            x=[],
+            y=[],
+            scales=scales,
+            colors=["white"],
+            stroke="#555555",
+            default_size=500,
+            marker="circle",
+            display_names=False,
+        )
+        self.node_labels = bq.Label(
+            x=[], y=[], text=[], scales=scales, align="middle", font_weight="bold", default_size=11, y_offset=4
+        )
         self.edge_labels = bq.Label(x=[], y=[], text=[], scales=scales, align="middle", default_size=10)
-        self.figure = figure("Architecture", [self.edges, self.nodes, self.edge_labels, self.node_labels], [],
-                             width="420px", height="230px")
+        self.figure = figure(
+            "Architecture",
+            [self.edges, self.nodes, self.edge_labels, self.node_labels],
+            [],
+            width="420px",
+            height="230px",
+        )
         self.figure.fig_margin = {"top": 30, "bottom": 5, "left": 5, "right": 5}
         self.widget = self.figure
 

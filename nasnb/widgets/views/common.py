@@ -19,12 +19,18 @@ def floats(values: Sequence[float]) -> np.ndarray:
     return np.asarray(values, dtype=float).reshape(-1)
 
 
-def figure(title: str, marks: list[bq.Mark], axes: list[bq.Axis], *, width: str = WIDTH,
-           height: str = HEIGHT) -> bq.Figure:
+def figure(
+    title: str, marks: list[bq.Mark], axes: list[bq.Axis], *, width: str = WIDTH, height: str = HEIGHT
+) -> bq.Figure:
     """A compact figure that fits beside others in the explorer's grid."""
     return bq.Figure(
-        title=title, marks=marks, axes=axes, fig_margin=dict(MARGIN), animation_duration=0,
-        layout={"width": width, "height": height}, title_style={"font-size": "13px"},
+        title=title,
+        marks=marks,
+        axes=axes,
+        fig_margin=dict(MARGIN),
+        animation_duration=0,
+        layout={"width": width, "height": height},
+        title_style={"font-size": "13px"},
     )
 
 

@@ -23,8 +23,7 @@ from .common import figure, floats, xy_axes
 
 def metric_rows(trial: Trial, metric: str = "accuracy") -> list[tuple[str, str]]:
     """(name, value) rows of the trial's scalar metrics, ``metric`` first, then timing."""
-    scalars = {k: v for k, v in trial.metrics.items()
-               if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+    scalars = {k: v for k, v in trial.metrics.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
     order = [metric] + sorted(k for k in scalars if k != metric)
     rows = [(name, number(scalars[name])) for name in order if name in scalars]
     rows.append(("seconds", number(round(trial.seconds, 3))))
@@ -51,8 +50,9 @@ def reason_text(frame: Frame, trial: Trial) -> str:
     """
     from ...explain import explain_trial
 
-    source = SimpleNamespace(trials=list(frame.trials), metric=frame.metric,
-                             config={"strategy": frame.strategy} if frame.strategy else {})
+    source = SimpleNamespace(
+        trials=list(frame.trials), metric=frame.metric, config={"strategy": frame.strategy} if frame.strategy else {}
+    )
     return explain_trial(source, trial.id, metric=frame.metric)
 
 
@@ -68,16 +68,25 @@ class DetailView:
         self.architecture = ArchitectureView()
         self.metrics = widgets.HTML("")
         x_scale, y_scale = bq.LinearScale(), bq.LinearScale()
-        self.curve = bq.Lines(x=[], y=[], scales={"x": x_scale, "y": y_scale}, colors=["#4c72b0"], marker="circle",
-                              marker_size=16)
-        self.curve_figure = figure("Learning curve", [self.curve], xy_axes(x_scale, y_scale, "epoch", "val accuracy"),
-                                   width="300px", height="220px")
+        self.curve = bq.Lines(
+            x=[], y=[], scales={"x": x_scale, "y": y_scale}, colors=["#4c72b0"], marker="circle", marker_size=16
+        )
+        self.curve_figure = figure(
+            "Learning curve",
+            [self.curve],
+            xy_axes(x_scale, y_scale, "epoch", "val accuracy"),
+            width="300px",
+            height="220px",
+        )
         self.reason = widgets.HTML("")
-        self.widget = widgets.VBox([
-            self.title, self.arch,
-            widgets.HBox([self.architecture.widget, self.curve_figure]),
-            widgets.HBox([self.metrics, self.reason], layout={"grid_gap": "20px"}),
-        ])
+        self.widget = widgets.VBox(
+            [
+                self.title,
+                self.arch,
+                widgets.HBox([self.architecture.widget, self.curve_figure]),
+                widgets.HBox([self.metrics, self.reason], layout={"grid_gap": "20px"}),
+            ]
+        )
 
     def update(self, frame: Frame) -> None:
         trial = frame.focus()

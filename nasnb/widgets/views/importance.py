@@ -66,8 +66,10 @@ def _describe(rec: dict[str, Any]) -> str:
     def signed(v: Any) -> str:
         return f"{v:+.4f}" if isinstance(v, (int, float)) and np.isfinite(v) else "?"
 
-    return (f"{rec['decision']} = {rec['option']}: effect {signed(rec.get('effect'))} "
-            f"[{signed(rec.get('low'))}, {signed(rec.get('high'))}], n = {number(rec.get('n', 0))}")
+    return (
+        f"{rec['decision']} = {rec['option']}: effect {signed(rec.get('effect'))} "
+        f"[{signed(rec.get('low'))}, {signed(rec.get('high'))}], n = {number(rec.get('n', 0))}"
+    )
 
 
 class ImportanceView:
@@ -82,15 +84,22 @@ class ImportanceView:
         row_scale, column_scale = bq.OrdinalScale(reverse=True), bq.OrdinalScale()
         self.tooltip = widgets.Label("")
         self.heatmap = bq.GridHeatMap(
-            row=["", " "], column=["", " "], color=np.full((2, 2), np.nan), null_color="#eeeeee", stroke="white",
+            row=["", " "],
+            column=["", " "],
+            color=np.full((2, 2), np.nan),
+            null_color="#eeeeee",
+            stroke="white",
             scales={"row": row_scale, "column": column_scale, "color": self.color_scale},
-            tooltip=self.tooltip, visible=False,
+            tooltip=self.tooltip,
+            visible=False,
         )
         self.heatmap.on_hover(self._hovered)
         self.heatmap.on_element_click(self._clicked)
-        axes = [bq.Axis(scale=column_scale, tick_style={"font-size": "10px"}, tick_rotate=-30),
-                bq.Axis(scale=row_scale, side="left", tick_style={"font-size": "10px"}),
-                bq.ColorAxis(scale=self.color_scale, side="right", label="effect")]
+        axes = [
+            bq.Axis(scale=column_scale, tick_style={"font-size": "10px"}, tick_rotate=-30),
+            bq.Axis(scale=row_scale, side="left", tick_style={"font-size": "10px"}),
+            bq.ColorAxis(scale=self.color_scale, side="right", label="effect"),
+        ]
         self.figure = figure("Per-op importance", [self.heatmap], axes, width="420px", height="300px")
         self.figure.fig_margin = {"top": 30, "bottom": 70, "left": 60, "right": 60}
         self.detail = widgets.Label("")
@@ -134,4 +143,3 @@ class ImportanceView:
 
     def _clicked(self, _mark: Any, event: dict[str, Any]) -> None:
         self.detail.value = self.text_at(*self._cell(event))
-

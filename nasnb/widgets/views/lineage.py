@@ -19,7 +19,11 @@ from ..frame import Frame
 from .common import FAILED_COLOUR, HIGHLIGHT, figure, floats, on_pick, xy_axes
 
 KIND_COLOURS = {
-    "init": "#8c8c8c", "random": "#8c8c8c", "mutation": "#4c72b0", "crossover": "#8172b3", "offspring": "#4c72b0",
+    "init": "#8c8c8c",
+    "random": "#8c8c8c",
+    "mutation": "#4c72b0",
+    "crossover": "#8172b3",
+    "offspring": "#4c72b0",
 }
 OTHER_COLOUR = "#55a868"
 
@@ -51,8 +55,9 @@ def lineage_data(graph: Any, path: Sequence[int] = ()) -> LineageData:
     floor = min(known) - 0.05 * ((max(known) - min(known)) or 1.0) if known else 0.0  # failures just below
     x = floats([a.get("step", i) for i, a in zip(ids, attrs)])
     y = floats([s if isinstance(s, (int, float)) and np.isfinite(s) else floor for s in scores])
-    colours = [FAILED_COLOUR if a.get("status") == "failed" else KIND_COLOURS.get(a.get("kind"), OTHER_COLOUR)
-               for a in attrs]
+    colours = [
+        FAILED_COLOUR if a.get("status") == "failed" else KIND_COLOURS.get(a.get("kind"), OTHER_COLOUR) for a in attrs
+    ]
     labels = [f"#{i} {a.get('kind') or ''}".strip() for i, a in zip(ids, attrs)]
     where = {node: k for k, node in enumerate(ids)}
     on_path = set(zip(path, path[1:]))
@@ -78,12 +83,20 @@ class LineageView:
         self.edges = bq.Lines(x=[], y=[], scales=scales, colors=["#c8c8c8"], stroke_width=1.0)
         self.path = bq.Lines(x=[], y=[], scales=scales, colors=[HIGHLIGHT], stroke_width=3.0)
         tooltip = bq.Tooltip(fields=["x", "y"], labels=["step", metric], formats=["", ".4f"])
-        self.nodes = bq.Scatter(x=[], y=[], scales=scales, colors=["#4c72b0"], default_size=30, stroke="white",
-                                display_names=False,
-                                tooltip=tooltip)
+        self.nodes = bq.Scatter(
+            x=[],
+            y=[],
+            scales=scales,
+            colors=["#4c72b0"],
+            default_size=30,
+            stroke="white",
+            display_names=False,
+            tooltip=tooltip,
+        )
         on_pick(self.nodes, lambda: self.data.ids if self.data else [], select)
-        self.figure = figure("Lineage (click a trial)", [self.edges, self.path, self.nodes],
-                             xy_axes(x_scale, y_scale, "step", metric))
+        self.figure = figure(
+            "Lineage (click a trial)", [self.edges, self.path, self.nodes], xy_axes(x_scale, y_scale, "step", metric)
+        )
         self.legend = widgets.Label("grey: random/initial · blue: mutation · purple: crossover · orange: path to best")
         self.widget = widgets.VBox([self.figure, self.legend])
 

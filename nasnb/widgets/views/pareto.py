@@ -45,8 +45,15 @@ def pareto_data(trials: Sequence[Trial], *, cost: str = "params", metric: str = 
             ys.append(score)
     front = pareto_front(np.column_stack([ys, xs]) if ids else np.zeros((0, 2)), ["max", "min"])
     front = sorted(front, key=lambda i: (xs[i], -ys[i]))
-    return ParetoData(cost, ids, floats(xs), floats(ys), [ids[i] for i in front],
-                      floats([xs[i] for i in front]), floats([ys[i] for i in front]))
+    return ParetoData(
+        cost,
+        ids,
+        floats(xs),
+        floats(ys),
+        [ids[i] for i in front],
+        floats([xs[i] for i in front]),
+        floats([ys[i] for i in front]),
+    )
 
 
 class ParetoView:

@@ -72,9 +72,17 @@ def population_data(
     current = [i for i, trial_id in enumerate(ids) if trial_id in alive]
     x_arr, y_arr = floats(xs), floats(ys)
     return PopulationData(
-        x_label=x, ids=ids, x=x_arr, y=y_arr, age=floats(ages),
-        current_ids=[ids[i] for i in current], current_x=x_arr[current], current_y=y_arr[current],
-        failed_ids=failed_ids, failed_x=floats(failed_x), failed_y=np.zeros(len(failed_ids)),
+        x_label=x,
+        ids=ids,
+        x=x_arr,
+        y=y_arr,
+        age=floats(ages),
+        current_ids=[ids[i] for i in current],
+        current_x=x_arr[current],
+        current_y=y_arr[current],
+        failed_ids=failed_ids,
+        failed_x=floats(failed_x),
+        failed_y=np.zeros(len(failed_ids)),
     )
 
 
@@ -88,8 +96,9 @@ class PopulationView:
     """Renders PopulationData: marks ``scatter``, ``current``, ``failures``, ``selected``; the
     ``x_metric`` dropdown switches the x axis; ``population_ids`` holds the ringed trial ids."""
 
-    def __init__(self, select: Callable[[int], object], metric: str = "accuracy",
-                 redraw: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self, select: Callable[[int], object], metric: str = "accuracy", redraw: Callable[[], object] | None = None
+    ) -> None:
         self.metric = metric
         self.redraw = redraw
         self.data: PopulationData | None = None
@@ -98,22 +107,37 @@ class PopulationView:
         scales = {"x": self.x_scale, "y": self.y_scale}
         tooltip = bq.Tooltip(fields=["x", "y", "color"], labels=["x", metric, "step"], formats=["", ".4f", ""])
         self.scatter = bq.Scatter(
-            x=[], y=[], color=[], scales={**scales, "color": bq.ColorScale(scheme="viridis")},
-            default_size=36, stroke="white", tooltip=tooltip,
+            x=[],
+            y=[],
+            color=[],
+            scales={**scales, "color": bq.ColorScale(scheme="viridis")},
+            default_size=36,
+            stroke="white",
+            tooltip=tooltip,
         )
-        self.current = bq.Scatter(x=[], y=[], scales=scales, default_size=140, fill=False, colors=[HIGHLIGHT],
-                                  stroke_width=2.0, display_legend=False)
-        self.failures = bq.Scatter(x=[], y=[], scales=scales, marker="cross", colors=[FAILED_COLOUR],
-                                   default_size=50)
-        self.selected = bq.Scatter(x=[], y=[], scales=scales, marker="diamond", colors=["black"], default_size=90,
-                                   fill=False, stroke_width=2.0)
+        self.current = bq.Scatter(
+            x=[],
+            y=[],
+            scales=scales,
+            default_size=140,
+            fill=False,
+            colors=[HIGHLIGHT],
+            stroke_width=2.0,
+            display_legend=False,
+        )
+        self.failures = bq.Scatter(x=[], y=[], scales=scales, marker="cross", colors=[FAILED_COLOUR], default_size=50)
+        self.selected = bq.Scatter(
+            x=[], y=[], scales=scales, marker="diamond", colors=["black"], default_size=90, fill=False, stroke_width=2.0
+        )
         on_pick(self.scatter, lambda: self.data.ids if self.data else [], select)
         on_pick(self.failures, lambda: self.data.failed_ids if self.data else [], select)
         self.x_axis, y_axis = xy_axes(self.x_scale, self.y_scale, "params", metric)
-        self.figure = figure("Population", [self.scatter, self.current, self.failures, self.selected],
-                             [self.x_axis, y_axis])
-        self.x_metric = widgets.Dropdown(options=["params", "macs", "step"], value="params", description="x",
-                                         layout={"width": "180px"})
+        self.figure = figure(
+            "Population", [self.scatter, self.current, self.failures, self.selected], [self.x_axis, y_axis]
+        )
+        self.x_metric = widgets.Dropdown(
+            options=["params", "macs", "step"], value="params", description="x", layout={"width": "180px"}
+        )
         self.legend = widgets.Label("colour: age (step) · ring: current population · red ×: failed")
         self.widget = widgets.VBox([self.figure, widgets.HBox([self.x_metric, self.legend])])
         self._frame: Frame | None = None
@@ -140,8 +164,7 @@ class PopulationView:
                 self.x_metric.value = keep
             finally:
                 self._updating = False
-        data = population_data(frame.trials, x=self.x_metric.value, metric=frame.metric,
-                               population=frame.population)
+        data = population_data(frame.trials, x=self.x_metric.value, metric=frame.metric, population=frame.population)
         self.data = data
         self.population_ids = list(frame.population) if frame.population is not None else []
         with self.scatter.hold_sync():

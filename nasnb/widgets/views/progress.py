@@ -58,15 +58,17 @@ class ProgressView:
         x_scale, y_scale = bq.LinearScale(), bq.LinearScale()
         scales = {"x": x_scale, "y": y_scale}
         tooltip = bq.Tooltip(fields=["x", "y"], labels=["step", metric], formats=["", ".4f"])
-        self.points = bq.Scatter(x=[], y=[], scales=scales, default_size=20, colors=["#4c72b0"], opacities=[0.6],
-                                 tooltip=tooltip)
-        self.best = bq.Lines(x=[], y=[], scales=scales, colors=[HIGHLIGHT], stroke_width=2.5,
-                             interpolation="step-after")
-        self.failures = bq.Scatter(x=[], y=[], scales=scales, marker="cross", colors=[FAILED_COLOUR],
-                                   default_size=40)
+        self.points = bq.Scatter(
+            x=[], y=[], scales=scales, default_size=20, colors=["#4c72b0"], opacities=[0.6], tooltip=tooltip
+        )
+        self.best = bq.Lines(
+            x=[], y=[], scales=scales, colors=[HIGHLIGHT], stroke_width=2.5, interpolation="step-after"
+        )
+        self.failures = bq.Scatter(x=[], y=[], scales=scales, marker="cross", colors=[FAILED_COLOUR], default_size=40)
         on_pick(self.points, lambda: self.data.ids if self.data else [], select)
-        self.figure = figure("Best so far", [self.points, self.best, self.failures],
-                             xy_axes(x_scale, y_scale, "step", metric))
+        self.figure = figure(
+            "Best so far", [self.points, self.best, self.failures], xy_axes(x_scale, y_scale, "step", metric)
+        )
         self.widget = self.figure
 
     def update(self, frame: Frame) -> None:
