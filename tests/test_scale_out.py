@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from nasnb import CellSpace, Search, load_run
+from nasnb import CellSpace, Search, SearchFailed, load_run
 
 distributed = pytest.importorskip("distributed")
 
@@ -41,10 +41,11 @@ def test_search_on_a_dask_cluster_records_every_trial(tmp_path, client):
     assert sorted(t.id for t in run.trials) == list(range(24))
 
 
-def test_a_failing_remote_evaluation_is_a_failed_trial(client):
-    search = Search(CellSpace(), "random", _explode, budget=3, executor=client.get_executor(), n_workers=2)
-    search.run()
-    assert len(search.trials) == 3 and all("ZeroDivisionError" in t.error for t in search.trials)
+def test_a_failing_remote_evaluation_is_a_failed_trial_and_a_systemic_one_stops_the_search(client):
+    search = Search(CellSpace(), "random", _explode, budget=5, executor=client.get_executor(), n_workers=2)
+    with pytest.raises(SearchFailed, match="first 3 trials all failed with: ZeroDivisionError"):
+        search.run()
+    assert len(search.trials) >= 3 and all("ZeroDivisionError" in t.error for t in search.trials)
 
 
 def _explode(arch):

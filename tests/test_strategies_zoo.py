@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nasnb import Search, get_space
+from nasnb import Search, get_space, resume_search
 from nasnb.compare import compare_strategies
 from nasnb.runs import CHECKPOINT_FILE
 from nasnb.spaces import EDGES, OPS, CellSpace, HyperSpace
@@ -218,7 +218,7 @@ def test_resume_continues_exactly_as_an_uninterrupted_run(name, keep_checkpoint,
     head.close()
     if not keep_checkpoint:
         os.remove(tmp_path / "run" / CHECKPOINT_FILE)
-    resumed = Search.resume(tmp_path / "run", evaluator=any_space_objective, budget=total).run()
+    resumed = resume_search(tmp_path / "run", evaluator=any_space_objective, budget=total).run()
     assert sequence(resumed.trials) == sequence(reference.trials)
     assert [t.decision for t in resumed.trials] == [t.decision for t in reference.trials]
 

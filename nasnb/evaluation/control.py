@@ -1,9 +1,10 @@
 """Cooperative control of a running evaluation: stop, pause and progress.
 
 A Search cannot kill a thread, so long evaluations call ``checkpoint()`` between steps (the
-Trainer does so every batch). While a search is stopping, ``checkpoint()`` raises
-``EvaluationInterrupted``; while it is paused, it blocks until resumed. Outside a search it
-costs one context-variable lookup and does nothing, so evaluators stay plain callables.
+Trainer does so every batch). While a search is stopping, or this one evaluation is being
+cancelled (its time limit passed), ``checkpoint()`` raises ``EvaluationInterrupted``; while the
+search is paused, it blocks until resumed. Outside a search it costs one context-variable
+lookup and does nothing, so evaluators stay plain callables.
 """
 
 from __future__ import annotations
@@ -20,24 +21,41 @@ class EvaluationInterrupted(Exception):
 
 
 class Control:
-    """Flags a Search shares with the evaluation it is running."""
+    """Flags a Search shares with the evaluations it runs.
 
-    def __init__(self, on_progress: Callable[[dict[str, Any]], None] | None = None) -> None:
+    A search owns one Control; each evaluation gets a ``child()`` whose own ``stop_requested``
+    cancels only that evaluation (a time limit), while the parent's stops every evaluation and
+    the parent's ``running`` pauses them all.
+    """
+
+    def __init__(self, on_progress: Callable[[dict[str, Any]], None] | None = None, parent: Control | None = None):
+        self.parent = parent
         self.stop_requested = threading.Event()
-        self.running = threading.Event()
-        self.running.set()
+        self.running = parent.running if parent is not None else threading.Event()
+        if parent is None:
+            self.running.set()
         self.on_progress = on_progress
 
+    def child(self, on_progress: Callable[[dict[str, Any]], None] | None = None) -> Control:
+        """A control for one evaluation: stopped with this one, or on its own."""
+        return Control(on_progress=on_progress, parent=self)
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_requested.is_set() or (self.parent is not None and self.parent.stopping)
+
     def checkpoint(self) -> None:
-        if self.stop_requested.is_set():
+        if self.stopping:
             raise EvaluationInterrupted("the search was stopped during this evaluation")
-        while not self.running.wait(0.1):
-            if self.stop_requested.is_set():
+        while not self.running.wait(0.05):
+            if self.stopping:
                 raise EvaluationInterrupted("the search was stopped while paused")
 
     def progress(self, **info: Any) -> None:
         if self.on_progress is not None:
             self.on_progress(info)
+        elif self.parent is not None:
+            self.parent.progress(**info)
 
 
 _current: contextvars.ContextVar[Control | None] = contextvars.ContextVar("nasnb_control", default=None)
