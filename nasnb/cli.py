@@ -242,12 +242,9 @@ def summary(run, top: int = 10, holder: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as Ctrl-C: the search stops cleanly and can be resumed."""
-
-
 def _on_sigterm(signum: int, frame: Any) -> None:
-    raise Terminated()
+    """SIGTERM (a scheduler, ``kill``) is handled as Ctrl-C: the search stops cleanly and can be resumed."""
+    signal.raise_signal(signal.SIGINT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,9 +9,7 @@ run log before anyone is told about it, so a crash never loses a result that was
 The order in which the strategy is asked and told is fixed by the settings, never by timing:
 up to ``max_pending`` proposals are out at once (1 without an executor) and results are told in
 the order they were asked. That is what makes a stopped, killed or parallel run resume and
-replay exactly (see ``runs/replay.py``). Recording lives in ``runs/record.py``, the executor path
-in ``parallel.py``, evaluation in ``evaluation/runner.py``, and continuing a run from disk in
-``resume.py`` (``resume_search``).
+replay exactly (``runs/replay.py``). Where the rest lives: docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -28,9 +26,9 @@ from typing import Any
 
 from .budget import Budget
 from .deprecated import deprecated_resume
-from .evaluation.control import Control
+from .evaluation.control import Control, sigint_stops
 from .evaluation.registry import describe_evaluator
-from .evaluation.runner import Job, Outcome, Runner, settle, wait_for
+from .evaluation.runner import Job, Outcome, Runner, outcome_of
 from .events import EVENTS, STATES, Events  # noqa: F401  (re-exported)
 from .runs.load import trials_dataframe
 from .runs.record import RunRecorder, run_config
@@ -38,9 +36,7 @@ from .runs.replay import ask_checked, check_matches
 from .search_checks import SearchFailed, check_settings, systemic_failure
 from .spaces import BaseSpace, space_to_config
 from .strategies import BaseStrategy, get
-from .trial import FAILED, Proposal, Trial, jsonable
-
-STOP_GRACE = 0.5  # seconds a stopping evaluation gets to end before it is left to finish on its own
+from .trial import Proposal, Trial, jsonable
 
 
 class Search(Events):
@@ -109,6 +105,7 @@ class Search(Events):
         self._current: dict[str, Any] | None = None
         self._elapsed = 0.0
         self._last_checkpoint = 0.0
+        self._consistent = True
         self._recorder: RunRecorder | None = None
         self.strategy.setup(space, seed)
         if self.run_dir is not None:
@@ -201,6 +198,7 @@ class Search(Events):
 
     def _tell_ready(self) -> None:
         """Tell landed results in ask order, refilling between tells as replay does."""
+        self._consistent = False  # an error in ask or tell leaves a state no checkpoint may keep
         while True:
             self._refill()
             if not self._queue or self._queue[0][0] not in self._results:
@@ -208,28 +206,23 @@ class Search(Events):
             trial_id, _ = self._queue.popleft()
             self.strategy.tell(self._results.pop(trial_id))
             self._told += 1
+        self._consistent = True
         self._maybe_checkpoint()
 
     def _maybe_checkpoint(self, force: bool = False) -> None:
-        if self._recorder is None or self._recorder.closed:
+        if self._recorder is None or self._recorder.closed or not self._consistent:
             return
         now = time.monotonic()
         if force or now - self._last_checkpoint >= self.checkpoint_every:
             with self._step_lock:
-                cap = self.budget.evaluations if self.budget is not None else None
                 self._recorder.save_checkpoint(
-                    {
-                        "n_told": self._told,
-                        "n_asked": self._asked,
-                        "max_pending": self.max_pending,
-                        "cap": cap,
-                        "elapsed": self._elapsed,
-                        "strategy": self.strategy.state_dict(),
-                        "pending": [
-                            {"id": i, "arch": str(p.arch), "decision": p.decision, "fidelity": jsonable(p.fidelity)}
-                            for i, p in self._queue
-                        ],
-                    }
+                    strategy_state=self.strategy.state_dict(),
+                    told=self._told,
+                    asked=self._asked,
+                    pending=list(self._queue),
+                    max_pending=self.max_pending,
+                    cap=self.budget.evaluations if self.budget is not None else None,
+                    elapsed=self._elapsed,
                 )
             self._last_checkpoint = now
 
@@ -258,28 +251,13 @@ class Search(Events):
             self._start(trial_id, proposal)
             job = Job(trial_id, self.evaluator, proposal, self.metric, self._control.child())
             self._jobs[trial_id] = self._runner.start(job)
-        try:
-            how = wait_for(job, self._control, self.trial_timeout)
-        except KeyboardInterrupt:
-            self._control.stop_requested.set()
-            settle(job, STOP_GRACE)
-            raise
-        if how == "timeout":
-            job.control.stop_requested.set()
-            ended = settle(job, 1.0)
-            if job.outcome is None:
-                outcome = Outcome(FAILED, {}, _timeout_error(self.trial_timeout, ended), time.time() - job.started)
-                if not ended:
-                    job.abandon(self._note_late)
-                return self._finish(trial_id, proposal, outcome, job.started)
-        elif how == "stopped":
-            settle(job, STOP_GRACE)
-        if job.outcome is None:  # interrupted, or still running after a stop: it stays pending
+        outcome = outcome_of(job, self._control, self.trial_timeout, self._note_late)
+        if outcome is None:  # interrupted, or still running after a stop: it stays pending
             if job.done.is_set():
                 self._jobs.pop(trial_id, None)
             self._current = None
             return None
-        return self._finish(trial_id, proposal, job.outcome, job.started)
+        return self._finish(trial_id, proposal, outcome, job.started)
 
     def _finish(self, trial_id: int, proposal: Proposal, outcome: Outcome, started: float) -> Trial:
         trial = self._land(trial_id, proposal, outcome, started)
@@ -315,7 +293,10 @@ class Search(Events):
             self._set_state("running" if self._control.running.is_set() else "paused")
             self._thread.start()
             return self
-        self._loop()
+        with sigint_stops(self._control) as interrupted:
+            self._loop()
+        if interrupted[0]:
+            raise KeyboardInterrupt  # after a clean stop: the caller still learns of the Ctrl-C
         if self.failure is not None:
             raise self.failure
         return self
@@ -416,13 +397,3 @@ class Search(Events):
         best = self.best
         tail = f", best {best.score(self.metric):.4f}" if best is not None else ""
         return f"<Search {self.space.name}/{self.strategy.name} {self._state}: {len(self.trials)} trials{tail}>"
-
-
-def _timeout_error(limit: float | None, ended: bool) -> str:
-    head = f"TrialTimeout: no result within trial_timeout={limit:g}s"
-    if ended:
-        return head + "; the evaluation was stopped"
-    return (
-        head
-        + "; it ignored the request to stop, so it was abandoned (a late result is noted in late.jsonl, never used)"
-    )

@@ -10,6 +10,7 @@ lookup and does nothing, so evaluators stay plain callables.
 from __future__ import annotations
 
 import contextvars
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -83,3 +84,32 @@ def controlled(control: Control) -> Iterator[Control]:
         yield control
     finally:
         _current.reset(token)
+
+
+@contextmanager
+def sigint_stops(control: Control) -> Iterator[list[bool]]:
+    """While the body runs, Ctrl-C (SIGINT) asks ``control`` to stop instead of raising at once.
+
+    A KeyboardInterrupt raised at an arbitrary line could land between telling a strategy a
+    result and recording that it was told, leaving a state no resume can trust. Turned into a
+    stop request, it takes effect at the loop's next safe point (within a second); the yielded
+    flag says it happened, so the caller can raise KeyboardInterrupt afterwards. A second Ctrl-C
+    raises at once. Only the main thread can set signal handlers; elsewhere this does nothing.
+    """
+    flag = [False]
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if flag[0]:
+            raise KeyboardInterrupt
+        flag[0] = True
+        control.stop_requested.set()
+        control.running.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -31,6 +31,8 @@ from ..trial import FAILED, OK, Proposal, jsonable
 from .control import Control, EvaluationInterrupted, controlled
 
 POLL = 0.05  # seconds between looks at stop, pause and the clock while an evaluation runs
+STOP_GRACE = 0.5  # seconds a stopping evaluation gets to end before it is left to finish on its own
+TIMEOUT_GRACE = 1.0  # seconds an evaluation past its time limit gets to stop before it is abandoned
 
 
 class Outcome(NamedTuple):
@@ -188,6 +190,43 @@ def wait_for(job: Job, control: Control, timeout: float | None) -> str:
     return "done"
 
 
+def outcome_of(
+    job: Job, control: Control, timeout: float | None, on_late: Callable[[Job, Outcome], None]
+) -> Outcome | None:
+    """The job's outcome, a failed one at its time limit, or None when the search stopped first.
+
+    After None the job may still be running (it ignored the stop); the caller keeps it and waits
+    for it again rather than starting the same evaluation twice.
+    """
+    try:
+        how = wait_for(job, control, timeout)
+    except KeyboardInterrupt:
+        control.stop_requested.set()
+        settle(job, STOP_GRACE)
+        raise
+    if how == "timeout":
+        job.control.stop_requested.set()
+        ended = settle(job, TIMEOUT_GRACE)
+        if job.outcome is None:
+            if not ended:
+                job.abandon(on_late)
+            return Outcome(FAILED, {}, timeout_error(timeout, ended), time.time() - job.started)
+    elif how == "stopped":
+        settle(job, STOP_GRACE)
+    return job.outcome
+
+
 def settle(job: Job, grace: float) -> bool:
     """Give a cancelled evaluation ``grace`` seconds to end; True if it did."""
     return job.done.wait(grace)
+
+
+def timeout_error(limit: float | None, ended: bool) -> str:
+    """The error text of a trial that hit its time limit: what happened to the evaluation."""
+    head = f"TrialTimeout: no result within trial_timeout={limit:g}s"
+    if ended:
+        return head + "; the evaluation was stopped"
+    return (
+        head
+        + "; it ignored the request to stop, so it was abandoned (a late result is noted in late.jsonl, never used)"
+    )

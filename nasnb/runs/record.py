@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..trial import Trial, jsonable
+from ..trial import Proposal, Trial, jsonable
 from .files import (
     CHECKPOINT_FILE,
     RUN_FILE,
@@ -118,8 +118,34 @@ class RunRecorder:
     def append(self, trial: Trial) -> None:
         self._writer.append(trial)
 
-    def save_checkpoint(self, state: dict[str, Any]) -> None:
-        self._writer.save_checkpoint({"run_id": self.run_id, **state})
+    def save_checkpoint(
+        self,
+        *,
+        strategy_state: dict[str, Any],
+        told: int,
+        asked: int,
+        pending: list[tuple[int, Proposal]],
+        max_pending: int,
+        cap: int | None,
+        elapsed: float,
+    ) -> None:
+        """What resume needs besides the log. The pending proposals are kept too, so a checkpoint
+        taken while a trial is out (a stop, Ctrl-C) continues exactly; ``run_id`` ties it to this run."""
+        self._writer.save_checkpoint(
+            {
+                "run_id": self.run_id,
+                "n_told": told,
+                "n_asked": asked,
+                "max_pending": max_pending,
+                "cap": cap,
+                "elapsed": elapsed,
+                "strategy": strategy_state,
+                "pending": [
+                    {"id": i, "arch": str(p.arch), "decision": p.decision, "fidelity": jsonable(p.fidelity)}
+                    for i, p in pending
+                ],
+            }
+        )
 
     def set_config(self, **changes: Any) -> None:
         """Record settings that changed on resume (the budget in force), atomically."""
