@@ -103,8 +103,9 @@ def _evaluator(args: argparse.Namespace):
     raise ValueError(f"unknown evaluator {args.evaluator!r}; choose 'trainer' or 'table'")
 
 
-def _run_with_progress(search, out=sys.stderr) -> int:
+def _run_with_progress(search, out=None) -> int:
     """Run with a progress bar; each step costs the same however many trials the run holds."""
+    out = out if out is not None else sys.stderr
     from tqdm.auto import tqdm
 
     from .search_checks import SearchFailed

@@ -21,6 +21,7 @@ class Events:
         self.callback_errors: list[str] = []
         self._listeners: dict[str, list[Callable[..., Any]]] = {e: [] for e in EVENTS}
         self._state = "idle"
+        self._current: dict[str, Any] | None = None  # the trial being evaluated, for its progress events
 
     def on(self, event: str, callback: Callable[..., Any]) -> Callable[[], None]:
         """Call ``callback(payload)`` on ``event``; returns a function that unsubscribes.
@@ -43,6 +44,10 @@ class Events:
                 message = f"{event} callback {getattr(callback, '__qualname__', callback)!r} raised {err!r}"
                 self.callback_errors.append(message)
                 warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+    def _on_progress(self, info: dict[str, Any]) -> None:
+        if self._current is not None:
+            self._emit("trial_progress", {"id": self._current["id"], **info})
 
     @property
     def state(self) -> str:

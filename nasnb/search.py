@@ -28,7 +28,7 @@ from .budget import Budget
 from .deprecated import deprecated_resume
 from .evaluation.control import Control, sigint_stops
 from .evaluation.registry import describe_evaluator
-from .evaluation.runner import Job, Outcome, Runner, outcome_of
+from .evaluation.runner import QUICK, Job, Outcome, Runner, outcome_of
 from .events import EVENTS, STATES, Events  # noqa: F401  (re-exported)
 from .runs.load import trials_dataframe
 from .runs.record import RunRecorder, run_config
@@ -102,10 +102,10 @@ class Search(Events):
         self._told = 0
         self._best: Trial | None = None
         self._looping = False
-        self._current: dict[str, Any] | None = None
         self._elapsed = 0.0
         self._last_checkpoint = 0.0
         self._consistent = True
+        self._quick = False  # the first evaluation always runs in a worker thread
         self._recorder: RunRecorder | None = None
         self.strategy.setup(space, seed)
         if self.run_dir is not None:
@@ -127,11 +127,6 @@ class Search(Events):
             max_pending=self.max_pending,
             trial_timeout=self.trial_timeout,
         )
-
-    # -- events (on, state: events.py) --------------------------------------------------------
-    def _on_progress(self, info: dict[str, Any]) -> None:
-        if self._current is not None:
-            self._emit("trial_progress", {"id": self._current["id"], **info})
 
     # -- results ------------------------------------------------------------------------------
     @property
@@ -250,13 +245,17 @@ class Search(Events):
         if job is None:  # not still running from before a stop
             self._start(trial_id, proposal)
             job = Job(trial_id, self.evaluator, proposal, self.metric, self._control.child())
-            self._jobs[trial_id] = self._runner.start(job)
+            if self._quick and self.trial_timeout is None:
+                job.execute()  # the last evaluation took under QUICK seconds: no thread needed to walk away
+            else:
+                self._jobs[trial_id] = self._runner.start(job)
         outcome = outcome_of(job, self._control, self.trial_timeout, self._note_late)
         if outcome is None:  # interrupted, or still running after a stop: it stays pending
             if job.done.is_set():
                 self._jobs.pop(trial_id, None)
             self._current = None
             return None
+        self._quick = outcome.seconds < QUICK
         return self._finish(trial_id, proposal, outcome, job.started)
 
     def _finish(self, trial_id: int, proposal: Proposal, outcome: Outcome, started: float) -> Trial:

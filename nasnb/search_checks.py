@@ -109,7 +109,7 @@ def systemic_failure(search: Search) -> SearchFailed | None:
     if n is None or not trials or len(trials) > n or any(t.ok for t in trials):
         return None
     last = trials[-1]
-    environment = (last.error or "").split(":", 1)[0] in ENVIRONMENT_ERRORS
+    environment = _signature(last.error)[0] in ENVIRONMENT_ERRORS
     if not environment and (len(trials) < n or len({_signature(t.error) for t in trials}) != 1):
         return None
     where = f"nasnb resume {search.run_dir}" if search.run_dir is not None else "a new run"
@@ -123,7 +123,7 @@ def systemic_failure(search: Search) -> SearchFailed | None:
 
 def _signature(error: str | None) -> tuple[str, str]:
     text = error or ""
-    kind = text.split(":", 1)[0]
+    kind = text.split(":", 1)[0].rsplit(".", 1)[-1]  # DatasetUnavailableError, not nasnb.data.sources....
     where = text.rsplit(" (at ", 1)[-1] if " (at " in text else text
     return kind, where
 

@@ -146,3 +146,131 @@ def test_resume_of_a_finished_run_says_how_to_extend(tmp_path, capsys):
     assert main(["resume", str(run)]) == 0
     assert "--budget" in capsys.readouterr().out
     assert json.loads((run / "run.json").read_text())["evaluator"]["name"] == "trainer"
+
+
+# -- every error a clear line, never a traceback ---------------------------------------------------------
+def _make_run(path):
+    from nasnb import CellSpace, Search
+    from tests.helpers.objectives import planted_cell
+
+    Search(CellSpace(), "random", planted_cell, budget=2, run_dir=path).run().close()
+
+
+DAMAGED = {
+    "run dir is a file": (lambda p: p.write_text("not a folder"), "is a file, not a directory"),
+    "run.json is {}": (lambda p: (_make_run(p), (p / "run.json").write_text("{}")), "lacks space, strategy, evaluator"),
+    "run.json is a list": (lambda p: (_make_run(p), (p / "run.json").write_text("[1, 2]")), "holds a JSON list"),
+    "run.json is a folder": (lambda p: (p.mkdir(), (p / "run.json").mkdir()), "run.json is a directory"),
+    "trials.jsonl is a folder": (
+        lambda p: (_make_run(p), (p / "trials.jsonl").unlink(), (p / "trials.jsonl").mkdir()),
+        "trials.jsonl is a directory",
+    ),
+    "run.json is not JSON": (lambda p: (_make_run(p), (p / "run.json").write_text("{oops")), "is not valid JSON"),
+}
+
+
+@pytest.mark.parametrize("command", ["resume", "show", "search"])
+@pytest.mark.parametrize("damage", sorted(DAMAGED))
+def test_a_damaged_or_odd_run_directory_is_one_clear_line(tmp_path, capsys, damage, command):
+    make, fragment = DAMAGED[damage]
+    path = tmp_path / "r"
+    make(path)
+    if command == "search":
+        argv = ["search", "--run-dir", str(path), "--budget", "1", "--epochs", "1", "--strategy", "random"]
+    else:
+        argv = [command, str(path)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    fragments = (fragment, "already holds a run") if command == "search" else (fragment,)
+    assert any(f in err for f in fragments) and "Traceback" not in err and len(err.splitlines()) == 1, err
+
+
+def test_an_empty_run_dir_is_refused_instead_of_writing_here(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["search", "--run-dir", "", "--budget", "1", "--epochs", "1"]) == 2
+    assert "run_dir is empty" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--epochs", "0"], "Trainer epochs must be an int >= 1, got 0"),
+        (["--eval-param", "lr=-1"], "Trainer lr must be a number > 0, got -1"),
+        (["--eval-param", "lr=NaN"], "Trainer lr must be a number > 0, got nan"),
+        (["--evaluator", "table", "--space", "chain"], "holds cells of CellSpace()"),
+        (["--trial-timeout", "0"], "trial_timeout must be a number of seconds > 0"),
+    ],
+)
+def test_bad_settings_are_refused_before_the_first_trial(tmp_path, capsys, args, fragment):
+    argv = ["search", "--run-dir", str(tmp_path / "r"), "--budget", "5", "--strategy", "random", *args]
+    if "--epochs" not in args:
+        argv += ["--epochs", "1"]
+    assert main(argv) == 2
+    assert fragment in capsys.readouterr().err
+    assert not (tmp_path / "r" / "trials.jsonl").exists()  # not one trial was spent
+
+
+def test_a_cuda_device_without_a_gpu_is_refused_before_the_first_trial(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    argv = ["search", "--run-dir", str(tmp_path / "r"), "--budget", "5", "--eval-param", "device=cuda"]
+    assert main(argv) == 2
+    assert "torch sees no CUDA GPU here" in capsys.readouterr().err
+
+
+def test_a_missing_dataset_fails_fast_with_exit_1_and_what_to_do(tmp_path, capsys, monkeypatch):
+    import socket
+
+    def offline(*args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")  # as on a machine without internet
+
+    monkeypatch.setenv("NASNB_DATA", str(tmp_path / "no-data"))
+    monkeypatch.setattr(socket, "getaddrinfo", offline)
+    run = tmp_path / "r"
+    argv = ["search", "--run-dir", str(run), "--budget", "20", "--dataset", "cifar10", "--epochs", "1"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "the first trial failed with: " in err and "DatasetUnavailableError: CIFAR10 is not available" in err
+    assert f"continue with nasnb resume {run}" in err
+    assert len(load_run(run).trials) == 1
+
+
+def test_show_escapes_control_characters_from_the_log(tmp_path, capsys):
+    from nasnb import CellSpace, Search
+
+    def hostile(arch):
+        raise ValueError("\x1b[2J\x1b]0;pwned\x07 cleared\r\nyour screen")
+
+    Search(CellSpace(), "random", hostile, budget=1, run_dir=tmp_path / "r", fail_fast=None).run().close()
+    assert main(["show", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "\r" not in out
+    assert "\\x1b[2J\\x1b]0;pwned\\x07 cleared\\x0d\\nyour screen" in out
+
+
+def test_show_says_when_a_run_is_live_and_who_writes_it(tmp_path, capsys):
+    from nasnb import CellSpace, Search
+    from tests.helpers.objectives import planted_cell
+
+    search = Search(CellSpace(), "random", planted_cell, budget=3, run_dir=tmp_path / "r")
+    search.step()
+    assert main(["show", str(tmp_path / "r")]) == 0
+    assert f"live: written by pid {os.getpid()}" in capsys.readouterr().out
+    search.close()
+    assert main(["show", str(tmp_path / "r")]) == 0
+    assert "live:" not in capsys.readouterr().out
+
+
+def test_resume_records_the_budget_in_force(tmp_path):
+    run = tmp_path / "r"
+    _make_run(run)
+    from nasnb import resume_search
+    from tests.helpers.objectives import planted_cell
+
+    resume_search(run, planted_cell, budget=5).run().close()
+    assert json.loads((run / "run.json").read_text())["budget"] == {"evaluations": 5, "seconds": None}
+    again = resume_search(run, planted_cell)  # a crash after extending: plain resume knows the budget
+    assert again.budget.evaluations == 5 and again.done
+    again.close()

@@ -31,6 +31,7 @@ from ..trial import FAILED, OK, Proposal, jsonable
 from .control import Control, EvaluationInterrupted, controlled
 
 POLL = 0.05  # seconds between looks at stop, pause and the clock while an evaluation runs
+QUICK = 0.005  # evaluations faster than this (a table lookup) run inline: a thread hop would double their cost
 STOP_GRACE = 0.5  # seconds a stopping evaluation gets to end before it is left to finish on its own
 TIMEOUT_GRACE = 1.0  # seconds an evaluation past its time limit gets to stop before it is abandoned
 
@@ -112,6 +113,8 @@ class Job:
                 outcome: Outcome | None = evaluate(self.evaluator, self.proposal, self.metric)
         except EvaluationInterrupted:
             outcome = None
+        except KeyboardInterrupt:  # only when run inline: the step is abandoned and the proposal stays pending
+            raise
         except BaseException as err:  # e.g. SystemExit raised by an evaluator: a failed trial, not a dead worker
             outcome = Outcome(FAILED, {}, describe_error(err), time.time() - self.started)
         with self._lock:

@@ -10,7 +10,9 @@ same walk one decision at a time.
 from __future__ import annotations
 
 import abc
-from collections.abc import Hashable, Mapping, Sequence
+import functools
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,43 @@ class Decision:
     options: tuple[Hashable, ...]
 
 
+def check_options(
+    owner: str, name: str, values: Any, ok: Callable[[Any], bool], rule: str, *, most: int = 64
+) -> tuple[Any, ...]:
+    """The options of one constructor argument as a tuple, or an error naming space, argument and rule."""
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise TypeError(f"{owner} {name} must be a tuple of options, each {rule}; got {_short(values)}")
+    options = tuple(values)
+    if not options:
+        raise ValueError(f"{owner} {name} needs at least one option ({rule})")
+    if len(options) > most:
+        raise ValueError(f"{owner} {name} has {len(options)} options; at most {most} are supported")
+    for value in options:
+        if not ok(value):
+            raise ValueError(f"{owner} {name}: {_short(value)} is not {rule}")
+    if len(set(options)) != len(options):
+        raise ValueError(f"{owner} {name} lists an option twice: {_short(list(options))}")
+    return options
+
+
+def is_int(low: int, high: int) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+def is_number(low: float, high: float, *, open_high: bool = False) -> Callable[[Any], bool]:
+    def ok(v: Any) -> bool:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return False
+        return low <= v < high if open_high else low <= v <= high
+
+    return ok
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:45] + f"... ({len(text)} characters)"
+
+
 def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     """A numpy Generator from a seed or a Generator; never the global RNG."""
     if isinstance(seed, np.random.Generator):
@@ -40,6 +79,25 @@ class BaseSpace(abc.ABC):
 
     #: registry name, used in run.json and the CLI (``--space cell``)
     name: str = "base"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Check every space's configuration when it is constructed, not at its first use.
+
+        Constructors only store their arguments (scikit-learn's rule); the check runs once the
+        most-derived constructor returns, so a bad option is named where it was written.
+        """
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def checked(self: BaseSpace, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            if type(self).__init__ is checked:
+                self.choices  # noqa: B018 (builds and checks the configuration)
+
+        cls.__init__ = checked  # type: ignore[method-assign]
 
     # -- what a subclass provides -------------------------------------------------------------
     @property

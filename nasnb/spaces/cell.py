@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .architecture import Architecture
-from .base import BaseSpace, Decision
+from .base import BaseSpace, Decision, check_options
 from .errors import InvalidArchitectureError
 
 OPS = ("none", "skip_connect", "conv_1x1", "conv_3x3", "avg_pool_3x3")
@@ -47,16 +47,13 @@ class CellSpace(BaseSpace):
     name = "cell"
 
     def __init__(self, ops: tuple[str, ...] = OPS) -> None:
-        self.ops = tuple(ops)
+        self.ops = ops
 
     def get_config(self) -> dict[str, Any]:
         return {"ops": list(self.ops)}
 
     def _define_choices(self) -> dict[str, tuple[str, ...]]:
-        ops = tuple(self.ops)
-        unknown = [o for o in ops if o not in OPS]
-        if unknown or not ops:
-            raise ValueError(f"CellSpace ops must be a non-empty subset of {OPS}; got {list(ops)}")
+        ops = check_options("CellSpace", "ops", self.ops, OPS.__contains__, f"one of {OPS}")
         return {edge: ops for edge in EDGES}
 
     def _ops(self) -> tuple[str, ...]:

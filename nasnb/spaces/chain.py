@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from .architecture import Architecture
-from .base import BaseSpace, Decision
+from .base import BaseSpace, Decision, check_options, is_int, is_number
 from .errors import InvalidArchitectureError
 
 LAYER_TYPES = ("conv", "pool", "fc")
+ACTIVATIONS = ("relu", "tanh", "gelu")  # what nasnb.nn builds
+MAX_LAYERS = 32
 SPATIAL = ("conv", "pool")
 _CONV = re.compile(r"^conv(\d+)x(\d+)$")
 _FC = re.compile(r"^fc(\d+)$")
@@ -67,16 +69,17 @@ class ChainSpace(BaseSpace):
         }
 
     def _check(self) -> None:
-        if not isinstance(self.max_layers, int) or self.max_layers < 1:
-            raise ValueError(f"ChainSpace max_layers must be an int >= 1, got {self.max_layers!r}")
-        bad = [t for t in self.layer_types if t not in LAYER_TYPES]
-        if bad or not self.layer_types:
-            raise ValueError(
-                f"ChainSpace layer_types must be a non-empty subset of {LAYER_TYPES}, got {list(self.layer_types)}"
-            )
-        for field in ("kernels", "widths", "activations", "batchnorm", "dropouts", "pools"):
-            if not tuple(getattr(self, field)):
-                raise ValueError(f"ChainSpace {field} needs at least one option")
+        if not is_int(1, MAX_LAYERS)(self.max_layers):
+            raise ValueError(f"ChainSpace max_layers must be an int in [1, {MAX_LAYERS}], got {self.max_layers!r}")
+        check_options("ChainSpace", "layer_types", self.layer_types, LAYER_TYPES.__contains__, f"one of {LAYER_TYPES}")
+        check_options("ChainSpace", "kernels", self.kernels, is_int(1, 15), "an int kernel size in [1, 15]")
+        check_options("ChainSpace", "widths", self.widths, is_int(1, 4096), "an int width in [1, 4096]")
+        check_options("ChainSpace", "activations", self.activations, ACTIVATIONS.__contains__, f"one of {ACTIVATIONS}")
+        check_options("ChainSpace", "batchnorm", self.batchnorm, lambda v: isinstance(v, bool), "True or False")
+        check_options(
+            "ChainSpace", "dropouts", self.dropouts, is_number(0, 1, open_high=True), "a dropout rate in [0, 1)"
+        )
+        check_options("ChainSpace", "pools", self.pools, ("max", "avg").__contains__, "'max' or 'avg'")
 
     def _fields(self, layer_type: str) -> list[tuple[str, tuple[Any, ...]]]:
         common = [

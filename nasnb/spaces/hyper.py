@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .architecture import Architecture
-from .base import BaseSpace, Decision
+from .base import BaseSpace, Decision, check_options, is_int, is_number
 from .errors import InvalidArchitectureError
 
 DEFAULTS: dict[str, tuple[Any, ...]] = {
@@ -42,13 +42,13 @@ class HyperSpace(BaseSpace):
         return {k: list(v) for k, v in self.choices.items()}
 
     def _define_choices(self) -> dict[str, tuple[Any, ...]]:
-        out = {}
-        for name in DEFAULTS:
-            options = tuple(getattr(self, name))
-            if not options:
-                raise ValueError(f"HyperSpace {name} needs at least one option, got {options!r}")
-            out[name] = options
-        return out
+        rules = {
+            "lr": (is_number(1e-12, 100.0), "a learning rate > 0 (and <= 100)"),
+            "batch_size": (is_int(1, 1 << 16), "an int batch size >= 1"),
+            "weight_decay": (is_number(0.0, 10.0), "a weight decay >= 0 (and <= 10)"),
+            "dropout": (is_number(0, 1, open_high=True), "a dropout rate in [0, 1)"),
+        }
+        return {name: check_options("HyperSpace", name, getattr(self, name), *rules[name]) for name in DEFAULTS}
 
     def next_decision(self, partial: Mapping[str, Any]) -> Decision | None:
         for name, options in self.choices.items():
