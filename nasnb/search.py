@@ -28,7 +28,7 @@ from .budget import Budget
 from .deprecated import deprecated_resume
 from .evaluation.control import Control, sigint_stops
 from .evaluation.registry import describe_evaluator
-from .evaluation.runner import QUICK, Job, Outcome, Runner, outcome_of
+from .evaluation.runner import QUICK, STOP_GRACE, Job, Outcome, Runner, outcome_of
 from .events import EVENTS, STATES, Events  # noqa: F401  (re-exported)
 from .runs.load import trials_dataframe
 from .runs.record import RunRecorder, run_config
@@ -363,7 +363,8 @@ class Search(Events):
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
         loop_alive = self._thread is not None and self._thread.is_alive()
-        busy = [i for i, job in list(self._jobs.items()) if not job.done.wait(max(0.0, deadline - time.monotonic()))]
+        grace = 0.0 if self._thread is not None else STOP_GRACE  # a loop thread already gave its evaluation that
+        busy = [i for i, job in list(self._jobs.items()) if not job.done.wait(min(grace, deadline - time.monotonic()))]
         if loop_alive or busy:
             what = "the search loop" if loop_alive else f"the evaluation of trial {busy[0]}"
             warnings.warn(

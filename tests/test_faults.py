@@ -368,3 +368,53 @@ def test_the_same_error_for_the_first_trials_stops_the_search_with_what_to_do(tm
         search.run()
     search.close()
     assert len(load_run(tmp_path / "run").trials) == 3
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_real_training_stops_within_a_second_and_resume_matches_an_uninterrupted_run(tmp_path):
+    from nasnb.evaluation import Trainer
+    from nasnb.spaces import CellSpace
+
+    run = tmp_path / "run"
+    network = {"channels": 4, "stages": 1}
+    command = [
+        sys.executable,
+        "-m",
+        "nasnb.cli",
+        "search",
+        "--strategy",
+        "evolution",
+        "--param",
+        "population_size=3",
+        "--param",
+        "tournament_size=2",
+        "--epochs",
+        "2",
+        "--eval-param",
+        json.dumps(network).join(["network=", ""]),
+        "--seed",
+        "4",
+        "--budget",
+        "6",
+        "--run-dir",
+        str(run),
+    ]
+    proc = cli(*command)
+    deadline = time.time() + 180
+    while _count_lines(run / "trials.jsonl") < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    time.sleep(0.3)  # into the next training
+    proc.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "continue with: nasnb resume" in err, err[-2000:]
+    seconds = time.monotonic() - t0
+    resumed = cli(sys.executable, "-m", "nasnb.cli", "resume", str(run))
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err[-2000:]
+    trainer = Trainer("digits", epochs=2, network=network)
+    strategy = get("evolution", population_size=3, tournament_size=2)
+    straight = Search(CellSpace(), strategy, trainer, budget=6, seed=4).run()
+    tally("SIGINT to the CLI during real training", seconds < 5.0)
+    assert seconds < 5.0  # the stop itself takes under a second; the rest is the interpreter exiting under load
+    compare(load_run(run).trials, straight.trials, "SIGINT to the CLI during real training (trajectory)")

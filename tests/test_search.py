@@ -226,3 +226,91 @@ def test_parallel_executor_finishes_the_budget(planted):
 def test_a_strategy_ranking_by_another_metric_than_the_search_warns(planted):
     with pytest.warns(UserWarning, match="'loss'.*'accuracy'"):
         Search(CellSpace(), EvolutionStrategy(metric="loss"), planted, budget=1)
+
+
+# -- stop within a second in every phase, and say when an evaluation could not be stopped --------------
+SMALL_NET = {"channels": 4, "stages": 1}
+
+
+@pytest.mark.parametrize(
+    "phase, function", [("loading", "load_dataset"), ("building", "build_model"), ("validating", "evaluate_model")]
+)
+def test_stop_returns_within_a_second_in_every_phase_of_a_real_trainer(monkeypatch, phase, function):
+    """Each phase is made to block for 3 s without calling checkpoint(), as a slow disk or a big model does."""
+    from nasnb.evaluation import Trainer
+    from nasnb.evaluation import trainer as trainer_module
+
+    reached = threading.Event()
+    original = getattr(trainer_module, function)
+
+    def slow(*args, **kwargs):
+        reached.set()
+        time.sleep(3)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(trainer_module, function, slow)
+    search = Search(CellSpace(), "random", Trainer("digits", epochs=1, network=SMALL_NET), budget=2, seed=1)
+    search.run(background=True)
+    assert reached.wait(120)
+    t0 = time.perf_counter()
+    with pytest.warns(RuntimeWarning, match="evaluation of trial 0 did not stop within 1s"):
+        stopped = search.stop()
+    assert time.perf_counter() - t0 < 1.0
+    assert stopped is False and search.state == "stopped" and search.trials == []
+    monkeypatch.setattr(trainer_module, function, original)
+    search.run()  # waits for the evaluation still running instead of starting it again
+    assert [t.id for t in search.trials] == [0, 1] and all(t.ok for t in search.trials)
+
+
+def test_stop_during_real_training_returns_within_a_second_and_says_it_stopped():
+    from nasnb.evaluation import Trainer
+
+    search = Search(CellSpace(), "random", Trainer("digits", epochs=50, network=SMALL_NET), budget=2)
+    trained = threading.Event()
+    search.on("trial_progress", lambda info: trained.set())
+    search.run(background=True)
+    assert trained.wait(120)
+    t0 = time.perf_counter()
+    assert search.stop() is True
+    assert time.perf_counter() - t0 < 1.0 and search.trials == [] and len(search.pending) == 1
+
+
+def test_a_per_trial_time_limit_fails_the_trial_and_the_search_goes_on():
+    def slow_for_conv(arch):
+        if arch["1->2"] == "conv_3x3":
+            for _ in range(500):
+                checkpoint()
+                time.sleep(0.01)
+        return {"accuracy": 0.5}
+
+    search = Search(CellSpace(), "random", slow_for_conv, budget=12, seed=0, trial_timeout=0.2, fail_fast=None).run()
+    timed_out = [t for t in search.trials if CellSpace().parse(t.arch)["1->2"] == "conv_3x3"]
+    assert len(search.trials) == 12 and timed_out
+    assert all(not t.ok and t.error.startswith("TrialTimeout: no result within trial_timeout=0.2s") for t in timed_out)
+    assert all(t.ok for t in search.trials if t not in timed_out)
+    assert all(t.seconds < 2.0 for t in timed_out)
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), "10s"])
+def test_bad_trial_timeouts_are_refused(planted, value):
+    with pytest.raises(ValueError, match="trial_timeout must be a number of seconds > 0"):
+        Search(CellSpace(), "random", planted, budget=1, trial_timeout=value)
+
+
+def test_nan_accuracy_is_named_as_nan_not_none():
+    search = Search(CellSpace(), "random", lambda arch: {"accuracy": float("nan")}, budget=1, fail_fast=None).run()
+    assert "accuracy must be a finite number, got nan" in search.trials[0].error
+
+
+def test_the_deprecated_names_warn_and_still_work(tmp_path, planted):
+    from nasnb import resume_search
+
+    Search(CellSpace(), "random", planted, budget=2, run_dir=tmp_path / "r").run().close()
+    with pytest.warns(DeprecationWarning, match="use nasnb.resume_search"):
+        search = Search.resume(tmp_path / "r", planted, budget=3)
+    search.pause()
+    with pytest.warns(DeprecationWarning, match=r"use search.unpause\(\)"):
+        search.resume()
+    assert search.state == "running" and len(search.run().trials) == 3
+    search.close()
+    assert resume_search(tmp_path / "r", planted).done
