@@ -134,7 +134,8 @@ def _run_with_progress(search, out=None) -> int:
         search.run()
     except KeyboardInterrupt:
         bar.close()
-        print(f"\ninterrupted; continue with: nasnb resume {search.run_dir}", file=out)
+        took = f" (stopped {search.stop_seconds:.2f}s after the signal)" if search.stop_seconds is not None else ""
+        print(f"\ninterrupted{took}; continue with: nasnb resume {search.run_dir}", file=out)
         code = EXIT_INTERRUPTED
     except SearchFailed as err:
         bar.close()

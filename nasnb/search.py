@@ -91,6 +91,7 @@ class Search(Events):
         Events.__init__(self)
         self.trials: list[Trial] = []
         self.failure: SearchFailed | None = None
+        self.stop_seconds: float | None = None  # from the last Ctrl-C to the loop's clean stop
         self._control = Control(on_progress=self._on_progress)
         self._step_lock = threading.RLock()
         self._thread: threading.Thread | None = None
@@ -128,7 +129,6 @@ class Search(Events):
             trial_timeout=self.trial_timeout,
         )
 
-    # -- results ------------------------------------------------------------------------------
     @property
     def best(self) -> Trial | None:
         """The successful trial with the highest metric so far (kept as trials land: O(1))."""
@@ -295,6 +295,7 @@ class Search(Events):
         with sigint_stops(self._control) as interrupted:
             self._loop()
         if interrupted[0]:
+            self.stop_seconds = time.monotonic() - interrupted[0]
             raise KeyboardInterrupt  # after a clean stop: the caller still learns of the Ctrl-C
         if self.failure is not None:
             raise self.failure
@@ -342,7 +343,6 @@ class Search(Events):
             self._set_state("running")
 
     def _deprecated_unpause(self) -> None:
-        """Deprecated: ``search.unpause()``."""
         warnings.warn("search.resume() is deprecated; use search.unpause()", DeprecationWarning, stacklevel=2)
         self.unpause()
 

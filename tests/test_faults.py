@@ -71,7 +71,15 @@ def make(name):
 
 def record(trials):
     """What must be identical: everything but timing, in id order."""
-    return [(t.id, t.arch, t.fidelity, t.decision, t.status, t.metrics) for t in sorted(trials, key=lambda t: t.id)]
+    return [
+        (t.id, t.arch, t.fidelity, t.decision, t.status, _untimed(t.metrics))
+        for t in sorted(trials, key=lambda t: t.id)
+    ]
+
+
+def _untimed(metrics):
+    """Metrics without wall-clock measurements, which differ between any two runs."""
+    return {k: v for k, v in metrics.items() if k not in ("train_seconds", "latency_ms", "pid")}
 
 
 def compare(trials, reference, scenario):
@@ -406,8 +414,8 @@ def test_ctrl_c_during_real_training_stops_within_a_second_and_resume_matches_an
     time.sleep(0.3)  # into the next training
     proc.send_signal(signal.SIGINT)
     t0 = time.monotonic()
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and "continue with: nasnb resume" in err, err[-2000:]
+    out, stopped = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "continue with: nasnb resume" in stopped, stopped[-2000:]
     seconds = time.monotonic() - t0
     resumed = cli(sys.executable, "-m", "nasnb.cli", "resume", str(run))
     out, err = resumed.communicate(timeout=300)
@@ -415,6 +423,8 @@ def test_ctrl_c_during_real_training_stops_within_a_second_and_resume_matches_an
     trainer = Trainer("digits", epochs=2, network=network)
     strategy = get("evolution", population_size=3, tournament_size=2)
     straight = Search(CellSpace(), strategy, trainer, budget=6, seed=4).run()
-    tally("SIGINT to the CLI during real training", seconds < 5.0)
-    assert seconds < 5.0  # the stop itself takes under a second; the rest is the interpreter exiting under load
+    stop_seconds = float(stopped.split("(stopped ")[1].split("s after")[0])
+    tally("SIGINT to the CLI during real training", stop_seconds < 1.0)
+    assert stop_seconds < 1.0, stopped[-500:]  # the search stopped within a second of Ctrl-C
+    assert seconds < 60  # then the interpreter exits (torch's teardown takes seconds on a loaded machine)
     compare(load_run(run).trials, straight.trials, "SIGINT to the CLI during real training (trajectory)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -87,7 +88,7 @@ def controlled(control: Control) -> Iterator[Control]:
 
 
 @contextmanager
-def sigint_stops(control: Control) -> Iterator[list[bool]]:
+def sigint_stops(control: Control) -> Iterator[list[float]]:
     """While the body runs, Ctrl-C (SIGINT) asks ``control`` to stop instead of raising at once.
 
     A KeyboardInterrupt raised at an arbitrary line could land between telling a strategy a
@@ -96,7 +97,7 @@ def sigint_stops(control: Control) -> Iterator[list[bool]]:
     flag says it happened, so the caller can raise KeyboardInterrupt afterwards. A second Ctrl-C
     raises at once. Only the main thread can set signal handlers; elsewhere this does nothing.
     """
-    flag = [False]
+    flag = [0.0]  # monotonic time of the first Ctrl-C; 0.0 while none came
     if threading.current_thread() is not threading.main_thread():
         yield flag
         return
@@ -104,7 +105,7 @@ def sigint_stops(control: Control) -> Iterator[list[bool]]:
     def handler(signum: int, frame: Any) -> None:
         if flag[0]:
             raise KeyboardInterrupt
-        flag[0] = True
+        flag[0] = time.monotonic()
         control.stop_requested.set()
         control.running.set()
 
