@@ -163,5 +163,5 @@ def test_train_model_trains_any_module():
 
 def test_validate_checks_the_configuration_without_training():
     Trainer(epochs=3).validate()
-    with pytest.raises(ValueError, match="Trainer dataset must be one of .*got 'imagenet'"):
+    with pytest.raises(ValueError, match="Trainer parameter dataset must be one of .*got 'imagenet'"):
         Trainer("imagenet").validate()
