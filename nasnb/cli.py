@@ -14,6 +14,7 @@ import json
 import signal
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -273,6 +274,10 @@ def summary(run, top: int = 10, holder: dict | None = None) -> str:
     return "\n".join(lines)
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> str:
+    return f"nasnb: warning: {safe(message, 2000)}\n"
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
     """SIGTERM (a scheduler, ``kill``) is handled as Ctrl-C: the search stops cleanly and can be resumed."""
     signal.raise_signal(signal.SIGINT)
@@ -288,12 +293,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export-optuna": cmd_export_optuna,
         "export-tensorboard": cmd_export_tensorboard,
     }
+    warnings.formatwarning = _one_line_warning
     if args.command in ("search", "resume") and __import__("threading").current_thread().name == "MainThread":
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return commands[args.command](args)
-    except KeyboardInterrupt:  # before the search started (e.g. while importing torch)
-        print(f"nasnb {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt:  # before the search started (e.g. while importing torch or reading the log)
+        hint = f"; continue with: nasnb resume {args.run_dir}" if args.command != "show" else ""
+        print(f"nasnb {args.command}: interrupted{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (ValueError, TypeError, KeyError, OSError, RuntimeError, ImportError) as err:
         # every expected failure is one line naming the problem; an unexpected one still shows its traceback

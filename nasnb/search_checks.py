@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from .search import Search
 
 # errors that come from the machine or the data, never from one architecture: one is enough
-ENVIRONMENT_ERRORS = ("FileNotFoundError", "ModuleNotFoundError", "ImportError", "MemoryError", "PermissionError")
+ENVIRONMENT_ERRORS = (
+    "DatasetUnavailableError",
+    "FileNotFoundError",
+    "ModuleNotFoundError",
+    "ImportError",
+    "MemoryError",
+    "PermissionError",
+)
 
 
 class SearchFailed(RuntimeError):

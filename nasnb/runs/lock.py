@@ -82,10 +82,17 @@ class RunLock:
 
 
 def holder_info() -> dict[str, Any]:
+    """Who this process is, as a refused writer should be told."""
+    argv = list(getattr(sys, "argv", None) or ["python"])
+    program = Path(argv[0]).name if argv[0] else "python"
+    if program in ("cli.py", "nasnb") or argv[0].endswith(os.path.join("nasnb", "cli.py")):
+        program = "nasnb"
+    elif program in ("ipykernel_launcher.py", "-c", ""):
+        program = "python (Jupyter kernel)" if "ipykernel" in program else "python"
     return {
         "pid": os.getpid(),
         "host": socket.gethostname(),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:300] if sys.argv and sys.argv[0] else "python",
+        "command": " ".join([program, *argv[1:]])[:300],
         "since": time.time(),
     }
 
