@@ -141,6 +141,7 @@ class Controls:
                 ),
             ]
         )
+        self.widget.add_class("nasnb-controls")
 
     # -- reading the widgets ------------------------------------------------------------------
     def strategy_params(self) -> dict[str, Any]:

@@ -72,6 +72,7 @@ class Explorer:
         for name, button in self.controls.buttons.items():
             button.on_click(self._button(name))
         self.widget = widgets.VBox([self.controls.widget, self.status, self.errors, self.views.widget])
+        self.widget.add_class("nasnb-explorer")
         if search is not None:
             self.attach(search)
         else:
@@ -91,6 +92,7 @@ class Explorer:
         self.replay.slider.observe(lambda _: self.throttle.request(), names="value")
         self.throttle.start()
         self.widget = widgets.VBox([self.replay.widget, self.status, self.errors, self.views.widget])
+        self.widget.add_class("nasnb-explorer")
         self.refresh()
         return self
 
@@ -108,7 +110,9 @@ class Explorer:
         self.throttle = Throttle(self._redraw, redraw_interval, on_error=lambda err: self._report(f"redraw: {err!r}"))
         self.views = Views(self.select, metric, redraw=self.throttle.request)
         self.status = widgets.HTML("")
+        self.status.add_class("nasnb-status")
         self.errors = widgets.HTML("")
+        self.errors.add_class("nasnb-errors")
 
     # -- the search ---------------------------------------------------------------------------
     def attach(self, search: Search) -> None:

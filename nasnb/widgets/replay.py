@@ -83,3 +83,4 @@ class ReplayBar:
         widgets.jslink((self.play, "value"), (self.slider, "value"))  # plays in the browser, no kernel round trip
         self.speed.observe(lambda change: setattr(self.play, "interval", change["new"]), names="value")
         self.widget = widgets.HBox([self.play, self.slider, self.speed])
+        self.widget.add_class("nasnb-replay")

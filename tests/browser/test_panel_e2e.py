@@ -16,6 +16,8 @@ import shutil
 
 import pytest
 
+from tests.helpers.lab import assert_clean_console
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -143,10 +145,10 @@ def assert_no_injection(page) -> None:
     assert page.dialogs == []
 
 
-def test_panel_follows_the_active_notebook(lab_server, browser_page, artifacts_dir):
+def test_panel_follows_the_active_notebook(lab_server, lab_folder, browser_page, artifacts_dir):
     page = browser_page
     try:
-        follow_notebooks(page, lab_server, artifacts_dir)
+        follow_notebooks(page, lab_server, lab_folder, artifacts_dir)
     except Exception as error:
         page.screenshot(path=str(artifacts_dir / "panel-failure.png"))
         html = page.evaluate("() => (document.querySelector('#nasnb-explorer') || document.body).outerHTML")
@@ -154,14 +156,14 @@ def test_panel_follows_the_active_notebook(lab_server, browser_page, artifacts_d
         raise AssertionError(f"{error}\n--- JupyterLab log ---\n{lab_server.log()}") from error
 
 
-def follow_notebooks(page, lab_server, artifacts_dir) -> None:
-    root = lab_server.root
+def follow_notebooks(page, lab_server, folder, artifacts_dir) -> None:
+    root = lab_server.root / folder
     (root / "one.ipynb").write_text(notebook(SEARCH_CELL))
     (root / "two.ipynb").write_text(notebook("print('no explorer here')"))
     (root / "runs" / HOSTILE).mkdir(parents=True)
     (root / "runs" / HOSTILE / "run.json").write_text("{}")
 
-    page.goto(lab_server.url("/lab/tree/one.ipynb"))
+    page.goto(lab_server.url(f"/lab/tree/{folder}/one.ipynb"))
     wait_idle(page)
 
     # The palette entry opens the panel; the kernel has not imported nasnb, so it shows how to start.
@@ -184,7 +186,7 @@ def follow_notebooks(page, lab_server, artifacts_dir) -> None:
         shutil.copy(part, root / "runs" / HOSTILE / part.name)
 
     # The second notebook has no explorer: the empty state, listing both runs as text.
-    open_notebook(page, "two.ipynb")
+    open_notebook(page, f"{folder}/two.ipynb")
     wait_title(page, "NAS Explorer")
     page.wait_for_function("() => document.querySelectorAll('#nasnb-explorer .nasnb-Explorer-runPath').length === 2")
     assert "No explorer in this notebook yet" in panel_text(page)
@@ -226,3 +228,4 @@ def follow_notebooks(page, lab_server, artifacts_dir) -> None:
         "() => /The kernel restarted/.test(document.querySelector('#nasnb-explorer').textContent)", timeout=30_000
     )
     assert page.locator(f"{PANEL} .bqplot").count() == 0
+    assert_clean_console(page)
