@@ -11,14 +11,21 @@ and tick labels stay round numbers (0.5, 0.6, ... rather than 0.32, 0.41, ...).
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import bqplot as bq
+import ipywidgets as widgets
 import numpy as np
 
 WIDTH, HEIGHT = "380px", "270px"
+# the whole column less the 2 px margin ipywidgets puts on each side of a widget (a plain 100%
+# would stick out 4 px and make the side panel scroll sideways)
+FULL = "calc(100% - 4px)"
+MIN_WIDTH = "220px"  # the side panel opens 250 px wide: every figure shrinks to fit it
+WRAPPED = "white-space:normal;overflow-wrap:anywhere;line-height:1.35;font-size:12px"
 MARGIN = {"top": 30, "bottom": 45, "left": 55, "right": 15}
 FAILED_COLOUR = "#d62728"
 HIGHLIGHT = "#ff7f0e"
@@ -32,14 +39,15 @@ def floats(values: Sequence[float]) -> np.ndarray:
 def figure(
     title: str, marks: list[bq.Mark], axes: list[bq.Axis], *, width: str = WIDTH, height: str = HEIGHT
 ) -> bq.Figure:
-    """A compact figure that fits beside others in the explorer's grid."""
+    """A compact figure that fits beside others in the explorer's grid: ``width`` is its widest,
+    and in a narrower column (the side panel) it shrinks to the column, down to MIN_WIDTH."""
     return bq.Figure(
         title=title,
         marks=marks,
         axes=axes,
         fig_margin=dict(MARGIN),
         animation_duration=0,
-        layout={"width": width, "height": height},
+        layout={"width": FULL, "max_width": width, "min_width": MIN_WIDTH, "height": height, "flex": "1 1 auto"},
         title_style={"font-size": "13px"},
     )
 
@@ -115,6 +123,16 @@ def fit_colour(scale: bq.ColorScale, values: Iterable[float], *, symmetric: bool
         low, high, _ = nice_ticks(data, integer=True)
     with scale.hold_sync():
         scale.min, scale.max = float(low), float(high)
+
+
+def note(text: str = "") -> widgets.HTML:
+    """A legend or note that wraps in a narrow column instead of being cut to "…" like a Label."""
+    widget = widgets.HTML(note_html(text), layout={"width": FULL, "max_width": WIDTH})
+    return widget
+
+
+def note_html(text: str) -> str:
+    return f"<div style='{WRAPPED}'>{html.escape(text)}</div>" if text else ""
 
 
 def xy_axes(x_scale: bq.Scale, y_scale: bq.Scale, x_label: str, y_label: str) -> list[bq.Axis]:

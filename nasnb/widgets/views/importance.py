@@ -19,7 +19,7 @@ from traittypes import Array
 from ...spaces import BaseSpace
 from ..frame import Frame
 from ..text import number
-from .common import figure, fit_colour
+from .common import figure, fit_colour, note, note_html
 
 UNTRIED_COLOUR = "#d9d9d9"  # mid grey: not on the blue-white-red effect scale, so never read as an effect
 EFFECT_COLOURS = ["#2166ac", "#f7f7f7", "#b2182b"]  # hurts, no effect, helps: as nasnb.explain.plot_importance
@@ -162,27 +162,26 @@ class ImportanceView:
             bq.Axis(scale=column_scale, tick_style={**tick, "text-anchor": "end"}, tick_rotate=-40),
             bq.Axis(scale=row_scale, side="left", tick_style=tick),
         ]
-        self.figure = figure("Per-op importance", [self.heatmap], axes, width="100%", height="300px")
-        self.figure.layout.max_width = "420px"
+        self.figure = figure("Per-op importance", [self.heatmap], axes, width="420px", height="300px")
         # bqplot applies fig_margin only when it first draws, so the margins fit the longest names
         # of the spaces nasnb ships (avg_pool_3x3 below, L1.kernel on the left) from the start
         self.figure.fig_margin = {"top": 30, "bottom": 78, "left": 72, "right": 12}
         self.colour_bar = widgets.HTML(colour_bar_html(0.01))
-        self.detail = widgets.Label("")
-        self.note = widgets.Label("importance appears once a few trials have succeeded")
+        self.detail = note()
+        self.note = note("importance appears once a few trials have succeeded")
         self.widget = widgets.VBox([self.figure, self.colour_bar, self.note, self.detail])
 
     def update(self, frame: Frame) -> None:
         if frame.importance is None:
             self.data = None
             self.heatmap.visible = False
-            self.note.value = frame.importance_note or "importance appears once a few trials have succeeded"
+            self.note.value = note_html(frame.importance_note or "importance appears once a few trials have succeeded")
             return
         data = importance_data(frame.importance, frame.space)
         self.data = data
         if not data.decisions:
             self.heatmap.visible = False
-            self.note.value = "no successful trials yet"
+            self.note.value = note_html("no successful trials yet")
             return
         fit_colour(self.color_scale, data.effect, symmetric=True)
         self.colour_bar.value = colour_bar_html(float(self.color_scale.max))
@@ -193,8 +192,8 @@ class ImportanceView:
             self.heatmap.visible = True
         # a chain space has dozens of decisions: grow rather than squash the cells
         self.figure.layout.height = f"{max(280, 20 * len(data.decisions) + 110)}px"
-        self.figure.layout.min_width = f"{min(420, 30 * len(data.options) + 90)}px"
-        self.note.value = frame.importance_note
+        self.figure.layout.min_width = f"{min(420, 24 * len(data.options) + 90)}px"
+        self.note.value = note_html(frame.importance_note)
 
     def text_at(self, row: int, column: int) -> str:
         """The description of one cell (what the tooltip and the click show)."""
@@ -210,4 +209,4 @@ class ImportanceView:
         self.tooltip.value = self.text_at(*self._cell(event))
 
     def _clicked(self, _mark: Any, event: dict[str, Any]) -> None:
-        self.detail.value = self.text_at(*self._cell(event))
+        self.detail.value = note_html(self.text_at(*self._cell(event)))

@@ -16,7 +16,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..frame import Frame
-from .common import FAILED_COLOUR, HIGHLIGHT, figure, fit_axis, floats, on_pick, xy_axes
+from .common import FAILED_COLOUR, HIGHLIGHT, figure, fit_axis, floats, note, on_pick, xy_axes
 
 KIND_COLOURS = {
     "init": "#8c8c8c",
@@ -96,7 +96,7 @@ class LineageView:
         on_pick(self.nodes, lambda: self.data.ids if self.data else [], select)
         self.x_axis, self.y_axis = xy_axes(x_scale, y_scale, "step", metric)
         self.figure = figure("Lineage (click a trial)", [self.edges, self.path, self.nodes], [self.x_axis, self.y_axis])
-        self.legend = widgets.Label("grey: random/initial · blue: mutation · purple: crossover · orange: path to best")
+        self.legend = note("grey: random/initial · blue: mutation · purple: crossover · orange: path to best")
         self.widget = widgets.VBox([self.figure, self.legend])
 
     def update(self, frame: Frame) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...trial import Trial
 from ..frame import Frame
-from .common import FAILED_COLOUR, HIGHLIGHT, figure, fit_axis, fit_colour, floats, on_pick, xy_axes
+from .common import FAILED_COLOUR, HIGHLIGHT, figure, fit_axis, fit_colour, floats, note, on_pick, xy_axes
 
 SIZE_METRICS = ("params", "macs", "latency_ms")
 
@@ -137,10 +137,14 @@ class PopulationView:
             "Population", [self.scatter, self.current, self.failures, self.selected], [self.x_axis, self.y_axis]
         )
         self.x_metric = widgets.Dropdown(
-            options=["params", "macs", "step"], value="params", description="x", layout={"width": "180px"}
+            options=["params", "macs", "step"],
+            value="params",
+            description="x axis",
+            style={"description_width": "50px"},
+            layout={"width": "170px"},
         )
-        self.legend = widgets.Label("colour: age (step) · ring: current population · red ×: failed")
-        self.widget = widgets.VBox([self.figure, widgets.HBox([self.x_metric, self.legend])])
+        self.legend = note("colour: age (dark = early) · orange ring: current population · red ×: failed")
+        self.widget = widgets.VBox([self.figure, self.x_metric, self.legend], layout={"max_width": "380px"})
         self._frame: Frame | None = None
         self._updating = False
         self._chosen: str | None = None  # what the user picked, kept while the data offers it

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import bqplot as bq
+import ipywidgets as widgets
 import numpy as np
 
 from ...trial import Trial
@@ -68,7 +69,7 @@ class ProgressView:
         on_pick(self.points, lambda: self.data.ids if self.data else [], select)
         self.x_axis, self.y_axis = xy_axes(x_scale, y_scale, "step", metric)
         self.figure = figure("Best so far", [self.points, self.best, self.failures], [self.x_axis, self.y_axis])
-        self.widget = self.figure
+        self.widget = widgets.VBox([self.figure])
 
     def update(self, frame: Frame) -> None:
         data = progress_data(frame.trials, frame.metric)
