@@ -21,6 +21,7 @@ from tests.helpers.lab import (
     notebook,
     run_all,
     shot,
+    shot_tall,
     shot_views,
     status_text,
     wait_idle,
@@ -76,7 +77,7 @@ def test_step_pause_start_stop_and_new_search(lab_server, lab_folder, browser_pa
         wait_status(page, rf"^paused · {n} / 40 trials")
     page.wait_for_timeout(400)
     assert population_dots(page) == 3
-    shot(page, artifacts_dir, "steer-1-stepped", f"{OUTPUT} .nasnb-explorer")
+    shot_tall(page, artifacts_dir, "steer-1-stepped", f"{OUTPUT} .nasnb-explorer")
 
     # Start runs on; Pause holds after the trial in flight; Start goes on from there.
     click_button(page, "Start")
@@ -93,7 +94,7 @@ def test_step_pause_start_stop_and_new_search(lab_server, lab_folder, browser_pa
     assert f"paused · {held} / 40" in status_text(page), "a paused search must not go on"
     states = button_states(page)
     assert states["Start"] and states["Step"] and not states["Pause"] and states["Stop"], states
-    shot(page, artifacts_dir, "steer-2-paused", f"{OUTPUT} .nasnb-explorer")
+    shot_tall(page, artifacts_dir, "steer-2-paused", f"{OUTPUT} .nasnb-explorer")
     click_button(page, "Start")
     wait_status(page, rf"^running · ({held + 1}|{held + 2}|{held + 3}|[1-3]\d) / 40")
 
@@ -103,7 +104,7 @@ def test_step_pause_start_stop_and_new_search(lab_server, lab_folder, browser_pa
     assert "Start continues" in stopped and "Start continues" not in paused, (paused, stopped)
     states = button_states(page)
     assert states["Start"] and not states["Pause"] and not states["Stop"], states
-    shot(page, artifacts_dir, "steer-3-stopped", f"{OUTPUT} .nasnb-explorer")
+    shot_tall(page, artifacts_dir, "steer-3-stopped", f"{OUTPUT} .nasnb-explorer")
 
     # New search: settings unlock, the charts empty, and the first Start of the new search works.
     click_button(page, "New search")
@@ -116,7 +117,7 @@ def test_step_pause_start_stop_and_new_search(lab_server, lab_folder, browser_pa
     page.wait_for_timeout(500)
     assert population_dots(page) == 6
     assert "Error" not in (page.text_content(f"{OUTPUT} .nasnb-errors") or "")
-    shot(page, artifacts_dir, "steer-4-new-search-finished", f"{OUTPUT} .nasnb-explorer")
+    shot_tall(page, artifacts_dir, "steer-4-new-search-finished", f"{OUTPUT} .nasnb-explorer")
     assert_clean_console(page)
 
 

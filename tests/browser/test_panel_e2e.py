@@ -16,7 +16,7 @@ import shutil
 
 import pytest
 
-from tests.helpers.lab import assert_clean_console
+from tests.helpers.lab import assert_clean_console, move_slider, shot, shot_views
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -193,7 +193,7 @@ def follow_notebooks(page, lab_server, folder, artifacts_dir) -> None:
     runs = page.locator(f"{PANEL} .nasnb-Explorer-runPath").all_inner_texts()
     assert sorted(runs) == sorted([f"runs/{HOSTILE}", "runs/demo"]), runs
     assert_no_injection(page)
-    page.screenshot(path=str(artifacts_dir / "panel-empty.png"))
+    page.screenshot(path=str(artifacts_dir / "panel-empty-state.png"))
 
     # Replaying a run docks a replay explorer in this notebook's kernel; its title, built from
     # the hostile folder name, is shown as text.
@@ -201,6 +201,15 @@ def follow_notebooks(page, lab_server, folder, artifacts_dir) -> None:
     assert wait_title(page, "Replay of ") == f"Replay of {HOSTILE}"
     wait_points(page, TRIALS)
     assert_no_injection(page)
+    # Moving the replay's slider back shows the run as it was then: fewer points, the status says so.
+    move_slider(page, PANEL, 0.4)
+    page.wait_for_function(f"() => {{ const n = ({POPULATION_POINTS})(); return n > 0 && n < {TRIALS}; }}")
+    status = page.text_content(f"{PANEL} .nasnb-status")
+    shown = page.evaluate(f"() => ({POPULATION_POINTS})()")
+    assert f"step {shown} / {TRIALS}" in status, (status, shown)
+    page.wait_for_timeout(400)
+    shot(page, artifacts_dir, "panel-replay-slider-moved", PANEL)
+    shot_views(page, artifacts_dir, "panel-replay", PANEL)
 
     # Back to the first notebook: its own explorer again.
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="one.ipynb").click()
@@ -220,7 +229,7 @@ def follow_notebooks(page, lab_server, folder, artifacts_dir) -> None:
     assert wait_title(page, title) == title
     wait_points(page, TRIALS)
     assert_no_injection(page)
-    page.screenshot(path=str(artifacts_dir / "panel.png"))
+    page.screenshot(path=str(artifacts_dir / "panel-after-reload.png"))
 
     # A kernel restart takes the explorer with it: the panel clears.
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.restartKernel()")
@@ -228,4 +237,5 @@ def follow_notebooks(page, lab_server, folder, artifacts_dir) -> None:
         "() => /The kernel restarted/.test(document.querySelector('#nasnb-explorer').textContent)", timeout=30_000
     )
     assert page.locator(f"{PANEL} .bqplot").count() == 0
+    page.screenshot(path=str(artifacts_dir / "panel-after-kernel-restart.png"))
     assert_clean_console(page)

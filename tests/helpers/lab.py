@@ -160,6 +160,27 @@ def shot(page: Any, artifacts: Path, name: str, selector: str | None = None) -> 
     return path
 
 
+def shot_tall(page: Any, artifacts: Path, name: str, selector: str) -> Path:
+    """A screenshot of the whole element ``selector`` even when it is taller than the window (the
+    window grows for the shot, then returns to its size)."""
+    size = page.viewport_size
+    height = page.evaluate("s => Math.ceil(document.querySelector(s).getBoundingClientRect().height)", selector)
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], height + 300)})
+    page.wait_for_timeout(400)
+    path = artifacts / f"{name}.png"
+    page.locator(selector).first.screenshot(path=str(path))
+    page.set_viewport_size(size)
+    page.wait_for_timeout(200)
+    return path
+
+
+def move_slider(page: Any, root: str, fraction: float) -> None:
+    """Click the replay slider's track at ``fraction`` of its length, as a person would."""
+    track = page.locator(f"{root} .nasnb-replay .noUi-target, {root} .nasnb-replay .slider-container").first
+    box = track.bounding_box()
+    track.click(position={"x": box["width"] * fraction, "y": box["height"] / 2})
+
+
 def assert_clean_console(page: Any) -> None:
     """No console error or uncaught exception except JupyterLab's own, allowed ones."""
     assert page.console_errors == [], "browser console errors:\n" + "\n".join(page.console_errors)

@@ -26,7 +26,7 @@ WIDTH, HEIGHT = "380px", "270px"
 FULL = "calc(100% - 4px)"
 MIN_WIDTH = "220px"  # the side panel opens 250 px wide: every figure shrinks to fit it
 WRAPPED = "white-space:normal;overflow-wrap:anywhere;line-height:1.35;font-size:12px"
-MARGIN = {"top": 30, "bottom": 45, "left": 55, "right": 15}
+MARGIN = {"top": 30, "bottom": 45, "left": 55, "right": 22}  # right: room for half of a "3000" tick
 FAILED_COLOUR = "#d62728"
 HIGHLIGHT = "#ff7f0e"
 

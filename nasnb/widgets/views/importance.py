@@ -21,7 +21,7 @@ from ..frame import Frame
 from ..text import number
 from .common import figure, fit_colour, note, note_html
 
-UNTRIED_COLOUR = "#d9d9d9"  # mid grey: not on the blue-white-red effect scale, so never read as an effect
+UNTRIED_COLOUR = "#a6a6a6"  # mid grey: not on the blue-white-red effect scale, so never read as an effect
 EFFECT_COLOURS = ["#2166ac", "#f7f7f7", "#b2182b"]  # hurts, no effect, helps: as nasnb.explain.plot_importance
 
 
@@ -159,13 +159,13 @@ class ImportanceView:
         # hidden behind the cells or cut by the figure's edge
         tick = {"font-size": "10px"}
         axes = [
-            bq.Axis(scale=column_scale, tick_style={**tick, "text-anchor": "end"}, tick_rotate=-40),
+            bq.Axis(scale=column_scale, tick_style={**tick, "text-anchor": "end"}, tick_rotate=-35),
             bq.Axis(scale=row_scale, side="left", tick_style=tick),
         ]
         self.figure = figure("Per-op importance", [self.heatmap], axes, width="420px", height="300px")
         # bqplot applies fig_margin only when it first draws, so the margins fit the longest names
         # of the spaces nasnb ships (avg_pool_3x3 below, L1.kernel on the left) from the start
-        self.figure.fig_margin = {"top": 30, "bottom": 78, "left": 72, "right": 12}
+        self.figure.fig_margin = {"top": 30, "bottom": 88, "left": 72, "right": 12}
         self.colour_bar = widgets.HTML(colour_bar_html(0.01))
         self.detail = note()
         self.note = note("importance appears once a few trials have succeeded")
@@ -191,7 +191,7 @@ class ImportanceView:
             self.heatmap.column = data.options
             self.heatmap.visible = True
         # a chain space has dozens of decisions: grow rather than squash the cells
-        self.figure.layout.height = f"{max(280, 20 * len(data.decisions) + 110)}px"
+        self.figure.layout.height = f"{max(290, 20 * len(data.decisions) + 125)}px"
         self.figure.layout.min_width = f"{min(420, 24 * len(data.options) + 90)}px"
         self.note.value = note_html(frame.importance_note)
 
