@@ -193,6 +193,12 @@ def follow_notebooks(page, lab_server, folder, artifacts_dir) -> None:
     runs = page.locator(f"{PANEL} .nasnb-Explorer-runPath").all_inner_texts()
     assert sorted(runs) == sorted([f"runs/{HOSTILE}", "runs/demo"]), runs
     assert_no_injection(page)
+    # A run written after the panel looked (here by copying; usually by a search in the kernel)
+    # appears in the list by itself, without pressing "Look for runs again".
+    shutil.copytree(root / "runs" / "demo", root / "runs" / "later")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#nasnb-explorer .nasnb-Explorer-runPath').length === 3", timeout=15_000
+    )
     page.screenshot(path=str(artifacts_dir / "panel-empty-state.png"))
 
     # Replaying a run docks a replay explorer in this notebook's kernel; its title, built from
@@ -203,10 +209,13 @@ def follow_notebooks(page, lab_server, folder, artifacts_dir) -> None:
     assert_no_injection(page)
     # Moving the replay's slider back shows the run as it was then: fewer points, the status says so.
     move_slider(page, PANEL, 0.4)
-    page.wait_for_function(f"() => {{ const n = ({POPULATION_POINTS})(); return n > 0 && n < {TRIALS}; }}")
-    status = page.text_content(f"{PANEL} .nasnb-status")
-    shown = page.evaluate(f"() => ({POPULATION_POINTS})()")
-    assert f"step {shown} / {TRIALS}" in status, (status, shown)
+    page.wait_for_function(
+        f"""() => {{
+          const n = ({POPULATION_POINTS})();
+          const status = (document.querySelector('#nasnb-explorer .nasnb-status') || {{}}).textContent || '';
+          return n > 0 && n < {TRIALS} && status.includes(`step ${{n}} / {TRIALS}`);
+        }}"""
+    )
     page.wait_for_timeout(400)
     shot(page, artifacts_dir, "panel-replay-slider-moved", PANEL)
     shot_views(page, artifacts_dir, "panel-replay", PANEL)
