@@ -39,6 +39,11 @@ def check_float(
         raise ValueError(f"{_who(owner)} parameter {name} must be a number{bound}, got {value!r}")
 
 
+def check_bool(owner: object, name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{_who(owner)} parameter {name} must be True or False, got {value!r}")
+
+
 def check_choice(owner: object, name: str, value: Any, options: Iterable[Any]) -> None:
     options = list(options)
     if value not in options:
