@@ -171,10 +171,12 @@ def test_qlearning_relearns_from_the_known_reward_instead_of_paying_again():
     q.known_[a.key] = 0.2
     last_state, last_action, _ = path[-1]
     proposal = q.ask()
-    # the greedy episode rebuilt a twice (max_retries=1), each time Q(s_last, a_last) <- Q + 0.5 (0.2 - Q)
-    assert proposal.decision["relearned"] == [str(a), str(a)]
-    assert q.q_[last_state][str(last_action)] == pytest.approx(0.2 + (1.0 - 0.2) * 0.25)
-    assert proposal.arch.key != a.key and "fallback" in proposal.decision
+    # the greedy episode rebuilt a: Q(s_last, a_last) <- 1.0 + 0.5 (0.2 - 1.0) = 0.6, no new training;
+    # the retry explored with epsilon 1 / max_retries = 1 (uniformly random) and found a new cell
+    assert proposal.decision["relearned"] == [str(a)] and proposal.decision["n_skipped"] == 1
+    assert q.q_[last_state][str(last_action)] == pytest.approx(0.6)
+    assert proposal.arch.key != a.key and proposal.decision["epsilon"] == 1.0
+    assert proposal.decision["kind"] == "qlearning" and "fallback" not in proposal.decision
 
 
 def test_every_bad_dedup_setting_is_named():

@@ -149,7 +149,7 @@ def test_generator_order_is_fixed_and_shards_are_byte_stable(tmp_path, monkeypat
     mt = _make_table_module()
     reps = [(f"k{i}", f"cell{i}") for i in range(70)]
     plan = mt.chunk_order(reps)
-    assert plan == mt.chunk_order(reps) and [len(c) for c in plan] == [32, 32, 6]
+    assert plan == mt.chunk_order(reps) and [len(c) for c in plan] == [16, 16, 16, 16, 6]
     assert sorted(k for c in plan for k, _ in c) == sorted(k for k, _ in reps)
     monkeypatch.setattr(mt, "HERE", tmp_path)
     (tmp_path / "tables" / "t").mkdir(parents=True)

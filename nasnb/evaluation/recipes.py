@@ -30,9 +30,11 @@ RECIPES: dict[str, dict[str, Any]] = {
         "network": {"channels": 8, "cells_per_stage": 1, "stages": 2},
     },
 }
-# the multi-seed table: the original recipe's network and data, with more optimiser steps (see the
-# module docstring and benchmarks/tables/README.md for the measurement behind it)
-RECIPES["digits-seeds"] = {**RECIPES["digits"], "batch_size": 32, "lr": 0.05, "epochs": 6}
+# The multi-seed table keeps the original recipe, trained with seeds 0, 1, 2 on one fixed data split.
+# Measured (benchmarks/bench_recipes.py, 20 stratified cells x 2 seeds, benchmarks/tables/README.md):
+# its seed-to-seed rho (0.50) beat more steps (batch 32: -0.05) and wider cells (16 ch: 0.40), which
+# push most cells to 96-99 % where 360 validation images cannot rank them, at half their cost.
+RECIPES["digits-seeds"] = dict(RECIPES["digits"])
 
 
 def recipe(dataset: str) -> dict[str, Any]:
