@@ -80,6 +80,69 @@ def test_seconds_budget_stops_training_at_the_first_step_past_it(monkeypatch):
     assert 0 < result["steps"] < 1000 * 5
 
 
+def test_learning_rate_follows_the_cosine_over_all_planned_steps(monkeypatch):
+    """lr_t = lr * (1 + cos(pi t / T)) / 2 for t = 0..T-1; with T = 4 steps: lr * (1, .8536, .5, .1464)."""
+    seen: list[float] = []
+    real = trainer_module.make_optimizer
+
+    def recording(*args, **kwargs):
+        opt = real(*args, **kwargs)
+        step = opt.step
+
+        def logged_step(*a, **k):
+            seen.append(opt.param_groups[0]["lr"])
+            return step(*a, **k)
+
+        opt.step = logged_step
+        return opt
+
+    monkeypatch.setattr(trainer_module, "make_optimizer", recording)
+    data = load_dataset("digits", subset=400, seed=0)
+    model = build_model(ChainSpace().parse("fc16-relu"), data.input_shape, data.num_classes)
+    result = train_model(model, data, epochs=1, max_steps=4, lr=0.2, batch_size=32)
+    assert result["steps"] == 4
+    assert seen == pytest.approx([0.2 * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(4)])
+    assert seen == pytest.approx([0.2, 0.170711, 0.1, 0.029289], abs=1e-6)
+
+
+class _InfiniteLogits(nn.Module):
+    """Logits +-3e38: the cross-entropy of a wrong class is 6e38, which float32 rounds to +inf (not NaN)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = torch.full((len(x), 10), -3e38) + self.w
+        logits[:, 0] = 3e38
+        return logits
+
+
+def test_an_infinite_loss_is_a_diverged_training():
+    from nasnb.evaluation.errors import DivergedError
+
+    data = load_dataset("digits", subset=400, seed=0)
+    loss = nn.functional.cross_entropy(_InfiniteLogits()(data.train.x[:8]), data.train.y[:8]).item()
+    assert math.isinf(loss) and not math.isnan(loss)
+    with pytest.raises(DivergedError, match="the loss became inf at epoch 1, step 1"):
+        train_model(_InfiniteLogits(), data, epochs=1)
+
+
+# -- nn: a node sums its incoming edges ------------------------------------------------------------
+
+
+def test_a_cell_node_is_the_sum_of_its_incoming_edges():
+    """Skips on 0->1, 0->3 and 1->3 (the rest none): node 1 = x, node 3 = x + node 1 = 2x."""
+    from nasnb.nn.cell import Cell
+
+    ops = {"0->1": "skip_connect", "0->2": "none", "1->2": "none", "0->3": "skip_connect"}
+    cell = Cell({**ops, "1->3": "skip_connect", "2->3": "none"}, channels=3)
+    x = torch.randn(2, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(cell(x), 2 * x)
+    three = Cell({**ops, "1->3": "skip_connect", "2->3": "skip_connect", "1->2": "skip_connect"}, channels=3)
+    assert torch.equal(three(x), 3 * x)  # node 2 = node 1 = x joins too
+
+
 # -- strategies ----------------------------------------------------------------------------------
 
 

@@ -94,7 +94,7 @@ def test_selectable_by_name_with_sklearn_style_params(name):
     assert type(strategy) is STRATEGIES[name] and strategy.name == name
     params = strategy.get_params()
     assert type(strategy)(**params).get_params() == params
-    assert json.loads(json.dumps(params)) is not None
+    assert json.loads(json.dumps(params)) == params
     with pytest.raises(TypeError):
         type(strategy)(1)  # keyword-only
 
