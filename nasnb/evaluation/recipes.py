@@ -64,7 +64,7 @@ def train_cell(arch: Any, settings: dict[str, Any], seed: int) -> dict[str, Any]
     from ..nn import build_model, count_macs, count_params
     from .trainer import derive_seed, evaluate_model, train_model
 
-    data = load_dataset(settings["dataset"], seed=settings["seed"])
+    data = load_dataset(settings["dataset"], seed=settings["seed"], subset=settings.get("subset"))
     model_seed = derive_seed(seed, arch.key)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(model_seed)
