@@ -3,6 +3,8 @@
 nasnb search --space cell --strategy evolution --dataset digits --budget 50 --seed 0 --run-dir runs/demo
 nasnb resume runs/demo
 nasnb show runs/demo
+nasnb export-optuna runs/demo --storage sqlite:///runs/demo.db
+nasnb export-tensorboard runs/demo --logdir runs/demo-tb
 """
 
 from __future__ import annotations
@@ -73,6 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("run_dir")
     resume.add_argument("--budget", default=None, help="new total budget (default: the recorded one)")
     resume.add_argument("--trial-timeout", type=float, default=None, help="seconds after which a trial fails")
+
+    optuna = sub.add_parser("export-optuna", help="write a run into an Optuna storage (optuna-dashboard reads it)")
+    optuna.add_argument("run_dir")
+    optuna.add_argument("--storage", required=True, help="Optuna storage URL, e.g. sqlite:///runs/demo.db")
+    optuna.add_argument("--study-name", default=None, help="default: the run directory's name")
+    tensorboard = sub.add_parser("export-tensorboard", help="write a run as a TensorBoard HParams experiment")
+    tensorboard.add_argument("run_dir")
+    tensorboard.add_argument("--logdir", required=True, help="new or empty directory for the event files")
 
     show = sub.add_parser("show", help="summarise a run: best trials, failures, time")
     show.add_argument("run_dir")
@@ -202,6 +212,27 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_optuna(args: argparse.Namespace) -> int:
+    from .runs.optuna_export import export_optuna
+
+    study = export_optuna(args.run_dir, args.storage, study_name=args.study_name)
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    print(f"{len(study.trials)} trials ({len(done)} complete) -> study {study.study_name!r} in {args.storage}")
+    if done and len(study.directions) == 1:
+        best = study.best_trial
+        print(f"best: nasnb trial {best.user_attrs['nasnb_id']} value={best.value:.4f}  {best.user_attrs['arch']}")
+    print(f"open it with: optuna-dashboard {args.storage}")
+    return 0
+
+
+def cmd_export_tensorboard(args: argparse.Namespace) -> int:
+    from .runs.tensorboard_export import export_tensorboard_hparams
+
+    logdir = export_tensorboard_hparams(args.run_dir, args.logdir)
+    print(f"wrote {args.run_dir} to {logdir}; open it with: tensorboard --logdir {logdir} (HPARAMS tab)")
+    return 0
+
+
 _CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n"}
 
 
@@ -257,7 +288,13 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"search": cmd_search, "resume": cmd_resume, "show": cmd_show}
+    commands = {
+        "search": cmd_search,
+        "resume": cmd_resume,
+        "show": cmd_show,
+        "export-optuna": cmd_export_optuna,
+        "export-tensorboard": cmd_export_tensorboard,
+    }
     warnings.formatwarning = _one_line_warning
     if args.command in ("search", "resume") and __import__("threading").current_thread().name == "MainThread":
         signal.signal(signal.SIGTERM, _on_sigterm)
@@ -267,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = f"; continue with: nasnb resume {args.run_dir}" if args.command != "show" else ""
         print(f"nasnb {args.command}: interrupted{hint}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ValueError, TypeError, KeyError, OSError, RuntimeError) as err:
+    except (ValueError, TypeError, KeyError, OSError, RuntimeError, ImportError) as err:
         # every expected failure is one line naming the problem; an unexpected one still shows its traceback
         print(f"nasnb {args.command}: error: {safe(err, 2000)}", file=sys.stderr)
         return EXIT_USAGE
