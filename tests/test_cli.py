@@ -194,9 +194,9 @@ def test_an_empty_run_dir_is_refused_instead_of_writing_here(tmp_path, capsys, m
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["--epochs", "0"], "Trainer epochs must be an int >= 1, got 0"),
-        (["--eval-param", "lr=-1"], "Trainer lr must be a number > 0, got -1"),
-        (["--eval-param", "lr=NaN"], "Trainer lr must be a number > 0, got nan"),
+        (["--epochs", "0"], "Trainer parameter epochs must be an int >= 1, got 0"),
+        (["--eval-param", "lr=-1"], "Trainer parameter lr must be a number > 0, got -1"),
+        (["--eval-param", "lr=NaN"], "Trainer parameter lr must be a number > 0, got nan"),
         (["--evaluator", "table", "--space", "chain"], "holds cells of CellSpace()"),
         (["--trial-timeout", "0"], "trial_timeout must be a number of seconds > 0"),
     ],
