@@ -28,10 +28,10 @@ from nasnb.evaluation.table import TableEvaluator
 from nasnb.trial import Trial
 
 
-def build_log(path: Path, n: int) -> None:
-    """A run directory with ``n`` trials: 1,000 real ones, repeated with new ids."""
+def build_log(path: Path, n: int, real: int = 1000) -> None:
+    """A run directory with ``n`` trials: ``real`` real ones, repeated with new ids (replayable if n == real)."""
     seed_dir = path.parent / (path.name + "-seed")
-    search = Search(CellSpace(), "evolution", TableEvaluator("digits"), budget=1000, seed=0, run_dir=seed_dir)
+    search = Search(CellSpace(), "evolution", TableEvaluator("digits"), budget=real, seed=0, run_dir=seed_dir)
     search.run()
     search.close()
     path.mkdir()
@@ -88,7 +88,7 @@ def main() -> None:
         memory = sum(s.size_diff for s in after.compare_to(before, "filename")) / len(run.trials)
         del run
         small = Path(tmp) / "small"
-        build_log(small, 2000)
+        build_log(small, 2000, real=2000)
         parses = parses_per_line_on_resume(small)
     print(f"{args.trials} trials: {disk:.0f} B/trial on disk, {memory:.0f} B/trial in memory after load_run")
     print(f"load_run: {seconds:.2f} s ({seconds / args.trials * 1e6:.1f} us/trial; under tracemalloc)")
