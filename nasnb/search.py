@@ -221,7 +221,6 @@ class Search(Events):
                 )
             self._last_checkpoint = now
 
-    # -- stepping -----------------------------------------------------------------------------
     def step(self) -> Trial | None:
         """Propose, evaluate and record exactly one trial; None if stopped during it or over budget."""
         with self._step_lock:
@@ -314,7 +313,8 @@ class Search(Events):
                 while not self.done and not self._control.stop_requested.is_set() and self.failure is None:
                     if not self._wait_while_paused():
                         break
-                    self.step()
+                    if self.step() is None and not self._queue and not self._control.stopping:
+                        break  # nothing left to ask within the budget cap: never spin
         finally:
             self._looping = False
             self._maybe_checkpoint(force=True)
