@@ -147,7 +147,7 @@ q01 = explorer.search.best.id
 ### END SOLUTION
 
 # %% [check 0.1]
-check("0.1", q01, expect=10, hint="the search behind the explorer is `explorer.search`; it knows its `best` trial")
+check("0.1", q01, expect=58, hint="the search behind the explorer is `explorer.search`; it knows its `best` trial")
 
 # %% [markdown]
 # **0.2** That best trial is a mutation. Which edge did the mutation change? (A string such as `"0->1"`;
@@ -160,7 +160,7 @@ q02 = explorer.search.best.decision["change"]["decision"]
 ### END SOLUTION
 
 # %% [check 0.2]
-check("0.2", q02, expect="2->3", hint="`trial.decision['change']` names the decision (edge) that changed")
+check("0.2", q02, expect="0->3", hint="`trial.decision['change']` names the decision (edge) that changed")
 
 # %% [markdown]
 # **0.3** Replay: how many of the first 20 trials were random members of the initial population
