@@ -312,3 +312,13 @@ def test_every_scale_has_a_positive_range_after_one_trial():
     assert views.population.x_scale.min < 7 < views.population.x_scale.max
     assert len(views.population.y_axis.tick_values) >= 2
     explorer.close()
+
+
+@given(st.text())
+def test_a_json_string_is_a_python_string_literal(path):
+    """The panel's Replay inserts ``Explorer.from_run(<JSON.stringify(path)>)`` into a cell: any
+    folder name must come back as itself, never as code."""
+    import ast
+    import json
+
+    assert ast.literal_eval(json.dumps(path, ensure_ascii=False)) == path

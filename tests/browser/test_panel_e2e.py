@@ -3,8 +3,8 @@
 JupyterLab runs on a private port with two notebooks. The first runs a small search with a
 planted objective and docks its explorer; the panel must show the population chart with one
 point per finished trial. The second notebook has no explorer, so the panel shows its empty
-state and the run directories beside it; replaying one from there docks a replay explorer in
-that notebook's kernel; switching back shows the first chart again. A page reload brings the
+state and the run directories beside it; replaying one from there adds and runs a cell that docks
+a replay explorer in that notebook's kernel; switching back shows the first chart again. A page reload brings the
 panel back; a kernel restart clears it. Labels built from ``<img src=x onerror=alert(1)>``
 must appear as text: no img element, no alert dialog.
 """
@@ -207,6 +207,11 @@ def follow_notebooks(page, lab_server, folder, artifacts_dir) -> None:
     assert wait_title(page, "Replay of ") == f"Replay of {HOSTILE}"
     wait_points(page, TRIALS)
     assert_no_injection(page)
+    # ... through a cell added to the notebook, so the replay leaves its trace there.
+    sources = page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.map(c => c.getSource())"
+    )
+    assert any(f"Explorer.from_run({json.dumps(f'runs/{HOSTILE}')})" in source for source in sources), sources
     # Moving the replay's slider back shows the run as it was then: fewer points, the status says so.
     move_slider(page, PANEL, 0.4)
     page.wait_for_function(
