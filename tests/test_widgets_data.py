@@ -211,18 +211,20 @@ def test_throttle_survives_a_failing_redraw_and_reports_it():
 
 
 def test_throttle_request_never_waits_for_a_slow_redraw():
-    started = threading.Event()
+    started, release = threading.Event(), threading.Event()
+    finished = []
 
     def slow():
         started.set()
-        time.sleep(0.3)
+        release.wait(30)  # the redraw cannot end until the test lets it
+        finished.append(1)
 
     throttle = Throttle(slow, interval=0.0)
     throttle.request()
-    started.wait(1)
-    t0 = time.perf_counter()
-    throttle.request()
-    assert time.perf_counter() - t0 < 0.01
+    assert started.wait(30)
+    throttle.request()  # returns while the redraw is still blocked: it never waits for it
+    assert finished == [] and throttle.requests == 2
+    release.set()
     throttle.close()
 
 
