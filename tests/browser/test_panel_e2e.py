@@ -16,7 +16,7 @@ import shutil
 
 import pytest
 
-from tests.helpers.lab import assert_clean_console, move_slider, shot, shot_views
+from tests.helpers.lab import assert_clean_console, lab_path, move_slider, open_palette_command, shot, shot_views
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -163,13 +163,11 @@ def follow_notebooks(page, lab_server, folder, artifacts_dir) -> None:
     (root / "runs" / HOSTILE).mkdir(parents=True)
     (root / "runs" / HOSTILE / "run.json").write_text("{}")
 
-    page.goto(lab_server.url(f"/lab/tree/{folder}/one.ipynb"))
+    page.goto(lab_server.url(lab_path(f"{folder}/one.ipynb")))
     wait_idle(page)
 
     # The palette entry opens the panel; the kernel has not imported nasnb, so it shows how to start.
-    page.keyboard.press("Control+Shift+C")
-    page.keyboard.type("Open NAS Explorer")
-    page.keyboard.press("Enter")
+    open_palette_command(page, "Open NAS Explorer")
     page.wait_for_selector(f"{PANEL} .nasnb-Explorer-runPath", timeout=30_000)
     widen_side_panel(page, 300)
     assert "Explorer(search).dock()" in panel_text(page)
