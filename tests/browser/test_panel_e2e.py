@@ -16,12 +16,23 @@ import shutil
 
 import pytest
 
-from tests.helpers.lab import assert_clean_console, lab_path, move_slider, open_palette_command, shot, shot_views
+from tests.helpers.lab import (
+    PANEL,
+    assert_clean_console,
+    kernel_execute,
+    lab_path,
+    move_slider,
+    notebook,
+    open_notebook,
+    open_palette_command,
+    shot,
+    shot_views,
+    wait_idle,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-PANEL = "#nasnb-explorer"
 TRIALS = 12
 
 SEARCH_CELL = f"""\
@@ -38,13 +49,6 @@ explorer.dock()
 print("FINISHED", sum(trial.ok for trial in search.trials))
 """
 
-KERNEL_IDLE = """() => {
-  const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const kernel = widget && widget.sessionContext && widget.sessionContext.session
-    && widget.sessionContext.session.kernel;
-  return !!kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected';
-}"""
-
 # Points of the explorer's population chart: dots of the first mark (each bqplot mark is a clipped
 # group) of the figure titled Population.
 POPULATION_POINTS = """() => {
@@ -55,51 +59,6 @@ POPULATION_POINTS = """() => {
   const mark = figure && figure.querySelector('svg.svg-figure g[clip-path]');
   return mark ? mark.querySelectorAll('path.dot').length : -1;
 }"""
-
-
-def notebook(*sources: str) -> str:
-    cells = [
-        {
-            "id": f"cell-{i}",
-            "cell_type": "code",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": source,
-        }
-        for i, source in enumerate(sources)
-    ]
-    kernel = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    return json.dumps({"cells": cells, "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5})
-
-
-def wait_idle(page, timeout: float = 90_000) -> None:
-    page.wait_for_function(KERNEL_IDLE, timeout=timeout)
-
-
-def kernel_execute(page, code: str) -> None:
-    """Run ``code`` in the current notebook's kernel (no cell), as a user's next cell would."""
-    status = page.evaluate(
-        """async code => {
-          const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-          const reply = await kernel.requestExecute({code, store_history: false}).done;
-          return reply.content.status;
-        }""",
-        code,
-    )
-    assert status == "ok", status
-
-
-def open_notebook(page, path: str) -> None:
-    page.evaluate("path => window.jupyterapp.commands.execute('docmanager:open', {path})", path)
-    page.wait_for_function(
-        """path => {
-          const widget = window.jupyterapp.shell.currentWidget;
-          return !!widget && !!widget.context && widget.context.path === path;
-        }""",
-        arg=path,
-    )
-    wait_idle(page)
 
 
 def panel_text(page) -> str:

@@ -122,7 +122,8 @@ def open_palette_command(page: Any, label: str) -> None:
 def wait_notebook(page: Any, path: str) -> None:
     page.wait_for_function(
         """path => {
-          const widget = window.jupyterapp.shell.currentWidget;
+          // window.jupyterapp appears only once JupyterLab has started
+          const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
           return !!widget && !!widget.context && widget.context.path === path;
         }""",
         arg=path,
