@@ -220,8 +220,9 @@ def test_parameters_are_checked_by_name():
 def test_plots_draw_the_frames():
     trials, _ = planted_population(5, n=60)
     result = op_importance(trials, SPACE, n_bootstrap=20)
-    rows, columns, effect, low, high = importance_matrix(result)
-    assert rows == result.ranking() and set(columns) == set(OPS) and effect.shape == (6, 5)
+    grid = importance_matrix(result)
+    assert grid.decisions == result.ranking() and set(grid.options) == set(OPS) and grid.effect.shape == (6, 5)
+    assert np.all(grid.low[np.isfinite(grid.low)] <= grid.high[np.isfinite(grid.low)])
     assert plot_importance(result) is not None
     assert plot_decision_importance(result) is not None
     assert plot_importance(op_importance([], SPACE)) is not None

@@ -15,6 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..explain.columns import TrialColumns
 from ..runs import Run, load_run
 from ..search import Search
 from ..spaces import BaseSpace
@@ -23,7 +24,7 @@ from ..trial import jsonable
 from .controls import Controls
 from .driver import SearchDriver
 from .frame import Frame
-from .replay import ReplayBar, ReplayCursor
+from .replay import ReplayBar, ReplayCursor, ReplayImportance
 from .text import escaped, number, shorten
 from .throttle import Throttle
 from .views import Views
@@ -85,8 +86,9 @@ class Explorer:
         self._setup(run.metric, redraw_interval)
         self.controls = None
         self.run = run
-        self._cursor = ReplayCursor(run)
-        self._importance_cache: dict[int, Any] = {}
+        self._columns = TrialColumns(run.metric).extend(run.trials)
+        self._cursor = ReplayCursor(run, on_progress=self._populations_grew)
+        self._importance = ReplayImportance(run, run.metric)
         self.replay = ReplayBar(len(run.trials))
         self.replay.slider.observe(lambda _: self.throttle.request(), names="value")
         self.throttle.start()
@@ -104,6 +106,8 @@ class Explorer:
         self._driver: SearchDriver | None = None
         self._tracker: Any = None
         self._fed = 0
+        self._columns = TrialColumns(metric)
+        self._ringless: int | None = None  # a replayed step drawn before its population was known
         self._lock = threading.RLock()  # one redraw, selection or (de)attachment at a time
         self.throttle = Throttle(self._redraw, redraw_interval, on_error=lambda err: self._report(f"redraw: {err!r}"))
         self.views = Views(self.select, metric, redraw=self.throttle.request)
@@ -128,6 +132,7 @@ class Explorer:
             if self._driver is not None:
                 self._driver.close()
             self._driver, self.search, self._tracker, self._fed, self.selected = None, None, None, 0, None
+            self._columns = TrialColumns(self.metric)
 
     def start(self) -> None:
         """Run the search in the background until its budget is spent (Start)."""
@@ -216,6 +221,7 @@ class Explorer:
         if self.replay is None:
             raise RuntimeError("show_step() replays a recorded run: use Explorer.from_run(run_dir)")
         self.replay.slider.value = max(0, min(int(step), self.replay.slider.max))
+        self._cursor.population_at(self.replay.slider.value, timeout=60.0)  # a cell's output shows it all
         self.refresh()
 
     @property
@@ -241,11 +247,15 @@ class Explorer:
         if self.run is not None:
             step = self.replay.slider.value
             trials = self.run.trials[:step]
-            space, population = self.run.space, self._cursor.population_at(step)
+            space, population = self.run.space, self._cursor.population_at(step, wait=False)
+            self._ringless = step if population is None and not self._cursor.error else None
             strategy = self.run.config.get("strategy")
-            importance, note = (None, "") if light else self._replay_importance(step, trials)
+            importance, note = (None, "") if light else self._replay_importance(step)
+            columns = self._columns.view(step)
         elif self.search is not None:
             trials, space = list(self.search.trials), self.search.space
+            self._columns.extend(trials[len(self._columns) :])
+            columns = self._columns.view(len(trials))
             population = self._driver.population
             strategy = {"name": self.search.strategy.name, "params": jsonable(self.search.strategy.get_params())}
             importance, note = (None, "") if light else self._live_importance(trials)
@@ -261,6 +271,7 @@ class Explorer:
             importance_note=note,
             selected=self.selected,
             strategy=strategy,
+            columns=columns,
         )
 
     def _live_importance(self, trials: list) -> tuple[Any, str]:
@@ -276,15 +287,17 @@ class Explorer:
         except Exception as err:  # importance is a bonus: the other views still draw
             return None, f"no importance: {type(err).__name__}: {err}"
 
-    def _replay_importance(self, step: int, trials: list) -> tuple[Any, str]:
-        if step not in self._importance_cache:
-            try:
-                from ..explain import op_importance
+    def _replay_importance(self, step: int) -> tuple[Any, str]:
+        try:
+            return self._ready(self._importance.at(step))
+        except Exception as err:  # e.g. a run of a space this version cannot parse
+            return None, f"no importance: {type(err).__name__}: {err}"
 
-                self._importance_cache[step] = self._ready(op_importance(trials, self.run.space, metric=self.metric))
-            except Exception as err:  # e.g. a run of a space this version cannot parse
-                self._importance_cache[step] = (None, f"no importance: {type(err).__name__}: {err}")
-        return self._importance_cache[step]
+    def _populations_grew(self) -> None:
+        """The replay thread knows more populations: redraw if the step shown was drawn without one."""
+        shown = self._ringless
+        if shown is not None and (shown < self._cursor.known or self._cursor.ready_seconds() is not None):
+            self.throttle.request()
 
     @staticmethod
     def _ready(result: Any) -> tuple[Any, str]:
@@ -301,6 +314,8 @@ class Explorer:
             head = f"replay of {self.run.path}: step {len(frame.trials)} / {len(self.run.trials)}"
             if self._cursor.error:
                 tail += f" · {self._cursor.error}"
+            elif self._ringless is not None:
+                tail += f" · replaying the strategy for its population ({self._cursor.known:,} steps so far)"
         elif self.search is None:
             head = "no search yet: choose settings, then press Start or Step"
             self._update_buttons("idle")
@@ -374,6 +389,8 @@ class Explorer:
         self.throttle.close()
         if self._driver is not None:
             self._driver.close()
+        if self.run is not None:
+            self._cursor.close()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
