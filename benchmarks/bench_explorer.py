@@ -10,8 +10,8 @@ kernel; the bytes that would go over the wire are counted too). The redraw threa
 replay measurements so each slider move is exactly one redraw, in this thread:
 
 * ``open``: ``Explorer.from_run(dir)`` (reads the log, draws the last step);
-* ``move``: the slider set to a random step, then one redraw (median and worst of 12 moves);
-* ``play``: the slider advanced by one step, then one redraw (median of 20 steps);
+* ``move``: the slider set to a random step, then one redraw (median and worst of ``--moves``);
+* ``play``: the slider advanced by one step, then one redraw (median of ``--plays`` steps);
 * ``ring``: for strategies replayed in the background, when the population ring of every step
   became available (after ``open``; nothing blocks on it);
 * ``rss``: resident memory after the moves, and its growth from before the run was loaded.
@@ -99,7 +99,7 @@ class CountingComm:
         Widget._send = send
 
 
-def measure_replay(n: int) -> dict:
+def measure_replay(n: int, moves: int = MOVES, plays: int = PLAYS) -> dict:
     import nasnb.widgets  # noqa: F401  (import cost is not part of the measurement)
     from nasnb.widgets import Explorer
 
@@ -113,29 +113,29 @@ def measure_replay(n: int) -> dict:
     ex.throttle.close()  # from here on, every redraw is the one this thread times
     slider = ex.replay.slider
     rng = random.Random(0)
-    moves, sent = [], []
-    for _ in range(MOVES):
+    times, sent = [], []
+    for _ in range(moves):
         sent0 = comm.bytes
         t0 = time.perf_counter()
         slider.value = rng.randrange(1, n)
         ex.refresh()
-        moves.append(time.perf_counter() - t0)
+        times.append(time.perf_counter() - t0)
         sent.append(comm.bytes - sent0)
-    plays = []
+    steps = []
     slider.value = n // 2
     ex.refresh()
-    for _ in range(PLAYS):
+    for _ in range(plays):
         t0 = time.perf_counter()
         slider.value += 1
         ex.refresh()
-        plays.append(time.perf_counter() - t0)
+        steps.append(time.perf_counter() - t0)
     ring = wait_for_ring(ex)
     errors = ex.error_text
     out = {
         "open": opened,
-        "move": statistics.median(moves),
-        "move_max": max(moves),
-        "play": statistics.median(plays),
+        "move": statistics.median(times),
+        "move_max": max(times),
+        "play": statistics.median(steps),
         "ring": ring,
         "sent_kb": statistics.median(sent) / 1024,
         "rss": rss_mb(),
@@ -215,9 +215,10 @@ def measure_live(trials: int, repeats: int) -> dict:
 
 
 # -- orchestration --------------------------------------------------------------------------------
-def child(kind: str, arg: int, package: Path | None, repeats: int) -> dict:
+def child(kind: str, arg: int, package: Path | None, args: argparse.Namespace) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(package or ROOT))
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--arg", str(arg), "--repeats", str(repeats)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--arg", str(arg)]
+    cmd += ["--repeats", str(args.repeats), "--moves", str(args.moves), "--plays", str(args.plays)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} {arg} with {package or ROOT} failed:\n{done.stderr[-3000:]}")
@@ -239,12 +240,14 @@ def main() -> None:
     parser.add_argument("--live-trials", type=int, default=LIVE_TRIALS)
     parser.add_argument("--repeats", type=int, default=5, help="alternated live runs per variant")
     parser.add_argument("--before", type=Path, help="another copy of the package to compare with (its parent dir)")
+    parser.add_argument("--moves", type=int, default=MOVES, help="slider moves timed per size")
+    parser.add_argument("--plays", type=int, default=PLAYS, help="Play steps timed per size")
     parser.add_argument("--skip-live", action="store_true")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--arg", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "replay":
-        print(json.dumps(measure_replay(args.arg)))
+        print(json.dumps(measure_replay(args.arg, args.moves, args.plays)))
         return
     if args.child == "live":
         print(json.dumps(measure_live(args.arg, args.repeats)))
@@ -259,7 +262,7 @@ def main() -> None:
     rows += [("sent_kb", "sent per move (median)", "KB"), ("rss", "RSS after moves", "MB")]
     rows += [("growth", "RSS growth", "MB"), ("peak", "peak RSS", "MB")]
     for n in args.sizes:
-        results = {name: child("replay", n, package, args.repeats) for name, package in variants.items()}
+        results = {name: child("replay", n, package, args) for name, package in variants.items()}
         print(f"\nreplay of {n:,} trials" + ("   (before → after, ratio after/before)" if len(variants) > 1 else ""))
         for key, label, unit in rows:
             values = [results[name][key] for name in variants]
@@ -279,7 +282,7 @@ def main() -> None:
     if not args.skip_live:
         print(f"\nlive: {args.live_trials:,}-trial table search, headless vs explorer attached, {args.repeats} runs")
         for name, package in variants.items():
-            r = child("live", args.live_trials, package, args.repeats)
+            r = child("live", args.live_trials, package, args)
             verdict = "met" if r["ratio"] <= 1.05 else "missed"
             print(
                 f"  {name:7s} headless {r['headless']:.3f} s, attached {r['explorer']:.3f} s: "

@@ -179,8 +179,8 @@ def _estimate(point, boot, confidence: float, n: int) -> DecisionEstimate:
     if boot is not None:
         tail = 50.0 * (1.0 - confidence)
         _, boot_effect, boot_importance = boot
-        for o in range(k):
-            low[o], high[o] = _interval(boot_effect[:, o], tail) if count[o] >= 2 else (np.nan, np.nan)
+        tried = count >= 2
+        low[tried], high[tried] = _intervals(boot_effect[:, tried], tail)
         if np.isfinite(importance):
             imp_low, imp_high = _interval(boot_importance, tail)
     return DecisionEstimate(effect, low, high, count.astype(int), float(importance), imp_low, imp_high, n)
@@ -188,11 +188,31 @@ def _estimate(point, boot, confidence: float, n: int) -> DecisionEstimate:
 
 def _interval(samples: np.ndarray, tail: float) -> tuple[float, float]:
     """Percentile interval, or NaNs when most resamples could not estimate the quantity at all."""
-    finite = samples[np.isfinite(samples)]
-    if len(finite) < max(2, len(samples) // 2):
-        return float("nan"), float("nan")
-    lo, hi = np.percentile(finite, [tail, 100.0 - tail])
-    return float(lo), float(hi)
+    lo, hi = _intervals(np.asarray(samples, dtype=float).reshape(-1, 1), tail)
+    return float(lo[0]), float(hi[0])
+
+
+def _intervals(samples: np.ndarray, tail: float) -> tuple[np.ndarray, np.ndarray]:
+    """``_interval`` of each column of ``samples`` (resamples x quantities) at once.
+
+    The percentiles of each column's finite values, interpolated linearly as ``np.percentile``
+    does; NaN for a column where fewer than half of the resamples (or fewer than 2) are finite.
+    """
+    n, m = samples.shape
+    finite = np.isfinite(samples)
+    count = finite.sum(axis=0)
+    ordered = np.sort(np.where(finite, samples, np.inf), axis=0)  # the finite values first, in order
+    columns = np.arange(m)
+    bounds = []
+    for q in (tail, 100.0 - tail):
+        position = np.maximum(count - 1, 0) * (q / 100.0)
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, np.maximum(count - 1, 0))
+        frac = position - below
+        with np.errstate(invalid="ignore"):
+            value = ordered[below, columns] + frac * (ordered[above, columns] - ordered[below, columns])
+        bounds.append(np.where(count >= max(2, n // 2), value, np.nan) if m else np.zeros(0))
+    return bounds[0], bounds[1]
 
 
 def forest(

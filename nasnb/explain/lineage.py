@@ -160,8 +160,8 @@ class LineageLayout:
     """The lineage as drawn: node ``i`` (trial ``ids[i]``) at ``x[i]`` = step, ``y[i]`` = score,
     trials without a score just below the lowest one (``floor``); ``scored``/``failed`` say which
     are which, ``kinds[i]`` codes the decision's kind into ``kind_names``. ``edges`` are (parent,
-    child) node indices with their ``edge_kinds`` (mutation, crossover, promotion) and
-    ``edge_labels``; ``path`` the node indices from a root to the best trial and ``path_edges``
+    child) node indices with their ``edge_kinds`` (codes into ``kind_names``: mutation,
+    crossover, promotion) and ``edge_labels``; ``path`` the node indices from a root to the best trial and ``path_edges``
     the links along it."""
 
     metric: str
@@ -174,7 +174,7 @@ class LineageLayout:
     kind_names: tuple[str | None, ...]
     floor: float
     edges: np.ndarray
-    edge_kinds: tuple[str, ...]
+    edge_kinds: np.ndarray
     edge_labels: Sequence[str]
     path: np.ndarray
     path_edges: np.ndarray
@@ -204,7 +204,6 @@ def lineage_layout(source: Any, path: Iterable[int] | None = None, *, metric: st
     else:
         chain = np.asarray([p for p in map(columns.position, path) if p is not None], dtype=np.int64)
     edges = np.column_stack([columns.edge_parent, columns.edge_child]).astype(np.int64).reshape(-1, 2)
-    edge_kinds = tuple(columns.kind_names[int(k)] for k in columns.edge_kinds)
     return _layout(
         columns.metric,
         columns.ids,
@@ -214,7 +213,7 @@ def lineage_layout(source: Any, path: Iterable[int] | None = None, *, metric: st
         columns.kinds,
         columns.kind_names,
         edges,
-        edge_kinds,
+        columns.edge_kinds,
         columns.edge_labels,
         chain,
     )
@@ -225,17 +224,19 @@ def _graph_layout(graph: nx.DiGraph, path: Iterable[int] | None) -> LineageLayou
     where = {node: i for i, node in enumerate(ids)}
     attrs = [graph.nodes[i] for i in ids]
     names: list[str | None] = []
-    codes = []
-    for a in attrs:
-        if a.get("kind") not in names:
-            names.append(a.get("kind"))
-        codes.append(names.index(a.get("kind")))
+
+    def code(kind: str | None) -> int:
+        if kind not in names:
+            names.append(kind)
+        return names.index(kind)
+
+    codes = [code(a.get("kind")) for a in attrs]
     scores = [a.get("score") for a in attrs]
     pairs, kinds, labels = [], [], []
     for u, v, data in graph.edges(data=True):
         if u in where and v in where:
             pairs.append((where[u], where[v]))
-            kinds.append(data.get("kind", "mutation"))
+            kinds.append(code(data.get("kind", "mutation")))
             labels.append(data.get("label") or change_label(data.get("kind", ""), data.get("change")))
     chain = np.asarray([where[i] for i in (path or ()) if i in where], dtype=np.int64)
     return _layout(
@@ -247,7 +248,7 @@ def _graph_layout(graph: nx.DiGraph, path: Iterable[int] | None) -> LineageLayou
         np.asarray(codes, dtype=np.int64),
         tuple(names),
         np.asarray(pairs, dtype=np.int64).reshape(-1, 2),
-        tuple(kinds),
+        np.asarray(kinds, dtype=np.int64),
         labels,
         chain,
     )
@@ -261,12 +262,10 @@ def _layout(metric, ids, steps, scores, failed, kinds, kind_names, edges, edge_k
         floor = low - 0.05 * ((high - low) or 1.0)
     else:
         floor = 0.0
-    on_path = set(zip(chain.tolist(), chain[1:].tolist()))
-    if on_path and len(edges):
-        hot = np.fromiter(((int(u), int(v)) in on_path for u, v in edges), dtype=bool, count=len(edges))
-        path_edges = edges[hot]
-    else:
-        path_edges = np.zeros((0, 2), dtype=np.int64)
+    steps_along = np.column_stack([chain[:-1], chain[1:]]).astype(np.int64).reshape(-1, 2)
+    width = max(len(ids), 1)
+    linked = np.isin(steps_along[:, 0] * width + steps_along[:, 1], edges[:, 0] * width + edges[:, 1])
+    path_edges = steps_along[linked]  # the path's consecutive trials, where a link joins them
     return LineageLayout(
         metric=metric,
         ids=np.asarray(ids),
@@ -278,7 +277,7 @@ def _layout(metric, ids, steps, scores, failed, kinds, kind_names, edges, edge_k
         kind_names=tuple(kind_names),
         floor=floor,
         edges=edges,
-        edge_kinds=tuple(edge_kinds),
+        edge_kinds=np.asarray(edge_kinds, dtype=np.int64),
         edge_labels=labels,
         path=chain,
         path_edges=path_edges,
@@ -298,7 +297,8 @@ def plot_lineage(graph: Any, ax: Any = None, *, highlight: Iterable[int] | None 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.5))
     hot = {(int(u), int(v)) for u, v in layout.path_edges}
-    for (u, v), kind, label in zip(layout.edges.tolist(), layout.edge_kinds, layout.edge_labels):
+    kinds = [layout.kind_names[k] for k in layout.edge_kinds.tolist()]
+    for (u, v), kind, label in zip(layout.edges.tolist(), kinds, layout.edge_labels):
         on = (u, v) in hot
         ax.plot(
             layout.x[[u, v]],

@@ -30,6 +30,12 @@ from .throttle import Throttle
 from .views import Views
 
 SHOWN_ERRORS = 4
+#: the most of its time the redraw thread may spend redrawing: it shares the GIL with the search,
+#: so with a near-instant evaluator this is about what watching costs (issue 11: <= 1.05x); slow
+#: redraws then come less often, and the last request is always followed by a redraw
+REDRAW_DUTY = 0.04
+#: a replay has no search to slow down: the slider is followed as closely as redraws allow
+REPLAY_DUTY = 0.8
 
 
 class Explorer:
@@ -84,11 +90,12 @@ class Explorer:
         run = run_dir if isinstance(run_dir, Run) else load_run(run_dir)
         self = cls.__new__(cls)
         self._setup(run.metric, redraw_interval)
+        self.throttle.max_duty = REPLAY_DUTY
         self.controls = None
         self.run = run
         self._columns = TrialColumns(run.metric).extend(run.trials)
-        self._cursor = ReplayCursor(run, on_progress=self._populations_grew)
-        self._importance = ReplayImportance(run, run.metric)
+        self._cursor = ReplayCursor(run, on_progress=self._replay_grew, idle=self._idle)
+        self._importance = ReplayImportance(run, run.metric, on_progress=self._replay_grew, idle=self._idle)
         self.replay = ReplayBar(len(run.trials))
         self.replay.slider.observe(lambda _: self.throttle.request(), names="value")
         self.throttle.start()
@@ -108,8 +115,13 @@ class Explorer:
         self._fed = 0
         self._columns = TrialColumns(metric)
         self._ringless: int | None = None  # a replayed step drawn before its population was known
+        self._unread: int | None = None  # a replayed step drawn before its importance was known
+        self._idle = threading.Event()  # clear while redrawing: the replay threads wait meanwhile
+        self._idle.set()
         self._lock = threading.RLock()  # one redraw, selection or (de)attachment at a time
-        self.throttle = Throttle(self._redraw, redraw_interval, on_error=lambda err: self._report(f"redraw: {err!r}"))
+        self.throttle = Throttle(
+            self._redraw, redraw_interval, max_duty=REDRAW_DUTY, on_error=lambda err: self._report(f"redraw: {err!r}")
+        )
         self.views = Views(self.select, metric, redraw=self.throttle.request)
         self.status = widgets.HTML("")
         self.errors = widgets.HTML("")
@@ -222,6 +234,7 @@ class Explorer:
             raise RuntimeError("show_step() replays a recorded run: use Explorer.from_run(run_dir)")
         self.replay.slider.value = max(0, min(int(step), self.replay.slider.max))
         self._cursor.population_at(self.replay.slider.value, timeout=60.0)  # a cell's output shows it all
+        self._importance.at(self.replay.slider.value)
         self.refresh()
 
     @property
@@ -238,10 +251,14 @@ class Explorer:
 
     def _redraw(self) -> None:
         with self._lock:
-            frame = self._frame()
-            for problem in self.views.update(frame):
-                self._report(problem, redraw=False)
-            self._show_status(frame)
+            self._idle.clear()
+            try:
+                frame = self._frame()
+                for problem in self.views.update(frame):
+                    self._report(problem, redraw=False)
+                self._show_status(frame)
+            finally:
+                self._idle.set()
 
     def _frame(self, light: bool = False) -> Frame:
         if self.run is not None:
@@ -289,14 +306,20 @@ class Explorer:
 
     def _replay_importance(self, step: int) -> tuple[Any, str]:
         try:
-            return self._ready(self._importance.at(step))
+            result = self._importance.at(step, wait=False)
         except Exception as err:  # e.g. a run of a space this version cannot parse
             return None, f"no importance: {type(err).__name__}: {err}"
+        self._unread = step if result is None else None
+        if result is None:
+            return None, f"importance: reading the run ({self._importance.read:,} of {len(self.run.trials):,} trials)"
+        return self._ready(result)
 
-    def _populations_grew(self) -> None:
-        """The replay thread knows more populations: redraw if the step shown was drawn without one."""
-        shown = self._ringless
-        if shown is not None and (shown < self._cursor.known or self._cursor.ready_seconds() is not None):
+    def _replay_grew(self) -> None:
+        """A replay thread knows more: redraw if the step shown was drawn without its ring or importance."""
+        ring, unread = self._ringless, self._unread
+        if ring is not None and (ring < self._cursor.known or self._cursor.ready_seconds() is not None):
+            self.throttle.request()
+        elif unread is not None and self._importance.ready(unread):
             self.throttle.request()
 
     @staticmethod
@@ -308,7 +331,7 @@ class Explorer:
     def _show_status(self, frame: Frame) -> None:
         best = frame.best()
         tail = f" · best {number(best.score(self.metric))} (trial #{best.id})" if best is not None else ""
-        failed = sum(not t.ok for t in frame.trials)
+        failed = int(frame.columns.failed.sum())
         tail += f" · {failed} failed" if failed else ""
         if self.run is not None:
             head = f"replay of {self.run.path}: step {len(frame.trials)} / {len(self.run.trials)}"
@@ -391,6 +414,7 @@ class Explorer:
             self._driver.close()
         if self.run is not None:
             self._cursor.close()
+            self._importance.close()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -30,14 +30,18 @@ class ReplayCursor:
     """The strategy's population after each of a run's first ``t`` trials, replayed once.
 
     ``population_at(step)`` waits for the replay to reach ``step`` (``wait=False``: None until
-    then). ``on_progress()`` is called from the replay thread now and then, and when it ends.
+    then). ``on_progress()`` is called from the replay thread now and then, and when it ends;
+    while ``idle`` (an Event) is clear, the replay waits, so a redraw never shares the CPU with it.
     ``error`` says why populations are unavailable (a strategy without one, a parallel run whose
     log is out of ask order, or a log the current code no longer reproduces).
     """
 
-    def __init__(self, run: Run, on_progress: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, run: Run, on_progress: Callable[[], None] | None = None, *, idle: threading.Event | None = None
+    ) -> None:
         self.run = run
         self.on_progress = on_progress
+        self.idle = idle
         self.error = ""
         self._flat: list[int] = []  # populations after step 0, 1, ... one after another
         self._starts = [0]  # population after step s is _flat[_starts[s]:_starts[s + 1]]
@@ -46,6 +50,7 @@ class ReplayCursor:
         self._closed = False
         self._started = self._finished = None
         self._final = self._from_checkpoint()
+        self.start()
 
     @property
     def known(self) -> int:
@@ -98,6 +103,8 @@ class ReplayCursor:
             self._keep(population_of(strategy))
             notified = time.monotonic()
             for position, trial in enumerate(self.run.trials):
+                if self.idle is not None:
+                    self.idle.wait()  # a redraw in progress goes first: it is what the user waits for
                 if self._closed:
                     return
                 if trial.id != position:
@@ -139,38 +146,104 @@ class ReplayCursor:
 
 
 class ReplayImportance:
-    """Per-op importance after any step of a run, from checkpoints of one ``ImportanceTracker``.
+    """Per-op importance after any step of a run, from checkpoints of an ``ImportanceTracker``.
 
-    Walking forward, the tracker's running sums are saved every ``every`` steps; a step is then
-    the nearest checkpoint before it plus at most ``every`` trials, so any slider position costs
-    about the same. ``at(step)`` gives what ``op_importance(run.trials[:step])`` gives.
+    A background thread reads the run once, saving the tracker's running sums every ``every``
+    steps; a step is then the nearest checkpoint before it plus at most ``every`` trials, so any
+    slider position costs about the same. ``at(step)`` gives what ``op_importance(run.trials[:step],
+    run.space)`` gives; ``at(step, wait=False)`` gives None while the reader has not got that far
+    (``on_progress()`` is called now and then from the reader, and when it ends; the reader
+    waits while ``idle`` is clear, as ``ReplayCursor`` does).
     """
 
-    def __init__(self, run: Run, metric: str, *, every: int = 512) -> None:
+    def __init__(
+        self,
+        run: Run,
+        metric: str,
+        *,
+        every: int = 512,
+        on_progress: Callable[[], None] | None = None,
+        idle: threading.Event | None = None,
+    ) -> None:
         from ..explain import ImportanceTracker
 
         self.run = run
         self.every = every
+        self.on_progress = on_progress
+        self.idle = idle
+        self.error = ""
+        self._reader = ImportanceTracker(run.space, metric=metric)
         self.tracker = ImportanceTracker(run.space, metric=metric)
-        self._at = 0  # log position the tracker has reached
+        self.tracker._coded = self._reader._coded  # each distinct architecture is parsed once
+        self._at = 0  # log position self.tracker has reached
         self._checkpoints: dict[int, Any] = {0: self.tracker.checkpoint()}
-        self._lock = threading.Lock()
+        self._read = 0  # log position the reader has reached
+        self._lock = threading.Lock()  # the checkpoints, shared with the reader
+        self._using = threading.Lock()  # self.tracker, shared by the kernel and the redraw thread
+        self._thread: threading.Thread | None = None
+        self._closed = False
 
-    def at(self, step: int) -> Any:
-        """The ``OpImportance`` of the run's first ``step`` trials."""
+    def ready(self, step: int) -> bool:
+        """Whether ``at(step)`` answers without waiting for the reader."""
+        return self.error != "" or step <= self._read or self._read >= len(self.run.trials)
+
+    @property
+    def read(self) -> int:
+        """How many of the run's trials the reader has folded in."""
+        return self._read
+
+    def at(self, step: int, *, wait: bool = True) -> Any:
+        """The ``OpImportance`` of the run's first ``step`` trials (None: not read that far yet)."""
         step = max(0, min(int(step), len(self.run.trials)))
-        with self._lock:
-            base = max(c for c in self._checkpoints if c <= step)
+        self.start()
+        while not self.ready(step):
+            if not wait:
+                return None
+            time.sleep(0.005)
+        if self.error:
+            raise RuntimeError(self.error)
+        with self._using:
+            with self._lock:
+                base = max(c for c in self._checkpoints if c <= step)
             if not (base <= self._at <= step):
                 self.tracker.restore(self._checkpoints[base])
                 self._at = base
-            while self._at < step:
-                stop = min(step, (self._at // self.every + 1) * self.every)
-                self.tracker.extend(self.run.trials[self._at : stop])
-                self._at = stop
-                if stop % self.every == 0 and stop not in self._checkpoints:
-                    self._checkpoints[stop] = self.tracker.checkpoint()
+            self.tracker.extend(self.run.trials[self._at : step])
+            self._at = step
             return self.tracker.result()
+
+    def start(self) -> None:
+        """Start reading the run in the background (once)."""
+        with self._lock:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._read_run, name="nasnb-importance", daemon=True)
+                self._thread.start()
+
+    def close(self) -> None:
+        self._closed = True
+
+    def _read_run(self) -> None:
+        notified = time.monotonic()
+        try:
+            trials = self.run.trials
+            while self._read < len(trials) and not self._closed:
+                if self.idle is not None:
+                    self.idle.wait()
+                stop = min(len(trials), self._read + self.every)
+                self._reader.extend(trials[self._read : stop])
+                state = self._reader.checkpoint()
+                with self._lock:
+                    if stop % self.every == 0:
+                        self._checkpoints[stop] = state
+                self._read = stop
+                if self.on_progress is not None and time.monotonic() - notified > NOTIFY_EVERY:
+                    notified = time.monotonic()
+                    self.on_progress()
+        except Exception as err:  # e.g. a run of a space this version cannot parse
+            self.error = f"{type(err).__name__}: {err}"
+        finally:
+            if self.on_progress is not None:
+                self.on_progress()
 
     @property
     def memory(self) -> int:
