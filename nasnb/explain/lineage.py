@@ -161,8 +161,8 @@ class LineageLayout:
     trials without a score just below the lowest one (``floor``); ``scored``/``failed`` say which
     are which, ``kinds[i]`` codes the decision's kind into ``kind_names``. ``edges`` are (parent,
     child) node indices with their ``edge_kinds`` (codes into ``kind_names``: mutation,
-    crossover, promotion) and ``edge_labels``; ``path`` the node indices from a root to the best trial and ``path_edges``
-    the links along it."""
+    crossover, promotion) and ``edge_labels``; ``path`` the node indices from a root to the best
+    trial and ``path_edges`` the links along it."""
 
     metric: str
     ids: np.ndarray
