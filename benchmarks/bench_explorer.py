@@ -240,6 +240,14 @@ def main() -> None:
     parser.add_argument("--live-trials", type=int, default=LIVE_TRIALS)
     parser.add_argument("--repeats", type=int, default=5, help="alternated live runs per variant")
     parser.add_argument("--before", type=Path, help="another copy of the package to compare with (its parent dir)")
+    parser.add_argument(
+        "--before-sizes",
+        type=int,
+        nargs="+",
+        default=[1000, 10_000],
+        help="sizes measured with --before too (its O(n^2) Pareto sort needs ~20 GB at 100k)",
+    )
+    parser.add_argument("--before-moves", type=int, default=3, help="slider moves and Play steps timed with --before")
     parser.add_argument("--moves", type=int, default=MOVES, help="slider moves timed per size")
     parser.add_argument("--plays", type=int, default=PLAYS, help="Play steps timed per size")
     parser.add_argument("--skip-live", action="store_true")
@@ -262,15 +270,20 @@ def main() -> None:
     rows += [("sent_kb", "sent per move (median)", "KB"), ("rss", "RSS after moves", "MB")]
     rows += [("growth", "RSS growth", "MB"), ("peak", "peak RSS", "MB")]
     for n in args.sizes:
-        results = {name: child("replay", n, package, args) for name, package in variants.items()}
+        results = {}
+        for name, package in variants.items():
+            if name == "before" and n not in args.before_sizes:
+                continue
+            few = argparse.Namespace(**{**vars(args), "moves": args.before_moves, "plays": args.before_moves})
+            results[name] = child("replay", n, package, few if name == "before" else args)
         print(f"\nreplay of {n:,} trials" + ("   (before → after, ratio after/before)" if len(variants) > 1 else ""))
         for key, label, unit in rows:
-            values = [results[name][key] for name in variants]
+            values = [results[name][key] if name in results else None for name in variants]
             line = f"  {label:26s}" + "".join(f"{fmt(v, unit):>12s}" for v in values)
             if len(values) == 2 and values[0] and values[1] is not None:
                 line += f"   {values[1] / values[0]:6.3f}x"
             print(line)
-        for name in variants:
+        for name in results:
             if results[name]["errors"]:
                 print(f"  {name} showed errors: {results[name]['errors'][:300]}")
         if 10_000 <= n:

@@ -114,9 +114,10 @@ class ImportanceTracker:
         self.decisions_ = list(space.choices)
         self.options_ = [tuple(space.choices[d]) for d in self.decisions_]
         self._index = {d: j for j, d in enumerate(self.decisions_)}
-        self._codes: list[np.ndarray] = []
+        self._codes: list[np.ndarray] = []  # rows not yet in the running sums (all rows for the forest)
         self._scores: list[float] = []
         self._coded: dict[str, np.ndarray] = {}
+        self.n_ok_ = 0
         self.n_failed_ = 0
         self._sums = _estimators.MarginalSums([len(o) for o in self.options_], n_bootstrap, seed)
         self._cache: OpImportance | None = None
@@ -134,6 +135,7 @@ class ImportanceTracker:
         with self._lock:
             self._codes.append(row)
             self._scores.append(score)
+            self.n_ok_ += 1
             self._cache = None
 
     def extend(self, trials: Iterable[Trial]) -> ImportanceTracker:
@@ -143,7 +145,7 @@ class ImportanceTracker:
         return self
 
     def __len__(self) -> int:
-        return len(self._scores)
+        return self.n_ok_
 
     def _encode(self, trial: Trial) -> np.ndarray:
         row = self._coded.get(trial.arch)
@@ -164,27 +166,37 @@ class ImportanceTracker:
         return row
 
     def checkpoint(self) -> tuple[int, int, Any]:
-        """The state after the trials seen so far: (successes, failures, sums); see ``restore``."""
+        """The state after the trials seen so far: (successes, failures, running sums).
+
+        ``restore`` puts this tracker, or another one of the same space and settings, back in
+        that state. Only the marginal estimator keeps running sums to checkpoint.
+        """
+        if self.estimator != "marginal":
+            raise ValueError(
+                f"checkpoints hold the marginal estimator's running sums; this tracker uses {self.estimator!r}"
+            )
         with self._lock:
             self._fold()
-            return len(self._scores), self.n_failed_, self._sums.copy()
+            return self.n_ok_, self.n_failed_, self._sums.copy()
 
     def restore(self, state: tuple[int, int, Any], trials: Iterable[Trial] = ()) -> ImportanceTracker:
-        """Go back to a ``checkpoint()`` of this tracker, then add ``trials`` (those after it)."""
+        """Go back to a ``checkpoint()``, then add ``trials`` (those after it); returns the tracker."""
         n, failed, sums = state
+        if self.estimator != "marginal" or len(sums.sizes) != len(self.decisions_):
+            raise ValueError("restore needs a checkpoint of a marginal tracker over the same space")
         with self._lock:
-            del self._codes[n:], self._scores[n:]
-            self.n_failed_ = failed
+            self._codes, self._scores = [], []
+            self.n_ok_, self.n_failed_ = n, failed
             self._sums = sums.copy()
             self._cache = None
         return self.extend(trials)
 
     def _fold(self) -> None:
-        """Add the trials not yet in the running sums (under the lock)."""
-        start = self._sums.n
-        if self.estimator == "marginal" and start < len(self._scores):
-            codes = np.array(self._codes[start:], dtype=np.int64).reshape(-1, len(self.decisions_))
-            self._sums.add(codes, np.array(self._scores[start:], dtype=float))
+        """Add the rows not yet in the running sums to them (under the lock)."""
+        if self.estimator == "marginal" and self._scores:
+            codes = np.array(self._codes, dtype=np.int64).reshape(-1, len(self.decisions_))
+            self._sums.add(codes, np.array(self._scores, dtype=float))
+            self._codes, self._scores = [], []
 
     def result(self) -> OpImportance:
         """The importance of everything seen so far (cached until the next ``update``)."""
@@ -192,7 +204,7 @@ class ImportanceTracker:
             cached = self._cache
             if cached is not None:
                 return cached
-            n, n_failed = len(self._scores), self.n_failed_
+            n, n_failed = self.n_ok_, self.n_failed_
             if self.estimator == "marginal":
                 self._fold()
                 estimates = self._sums.estimates(self.confidence) if n else []
@@ -205,7 +217,7 @@ class ImportanceTracker:
             estimates = _estimators.forest(codes, scores, sizes, self.n_bootstrap, self.confidence, rng) if n else []
         result = self._frames(estimates, n, n_failed)
         with self._lock:
-            if len(self._scores) == n and self.n_failed_ == n_failed:
+            if self.n_ok_ == n and self.n_failed_ == n_failed:
                 self._cache = result
         return result
 
