@@ -15,8 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .explain.curves import RegretCurve, best_so_far, regret_plot_data
-from .explain.curves import regret_curve as regret_band
+from .explain.curves import RegretCurve, best_so_far, regret_band, regret_plot_data
 from .search import Search
 from .spaces import BaseSpace
 from .strategies import BaseStrategy, get

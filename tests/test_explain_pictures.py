@@ -22,7 +22,7 @@ from nasnb.explain import (
     pareto_data,
     pareto_front_2d,
     path_to_best,
-    regret_curve,
+    regret_band,
     regret_plot_data,
 )
 from nasnb.explain._estimators import MarginalSums
@@ -132,7 +132,7 @@ def test_best_so_far_by_hand():
 
 
 def test_regret_curve_and_its_log_floor_by_hand():
-    curve = regret_curve([[0.4, 0.2], [0.2, 0.0]])
+    curve = regret_band([[0.4, 0.2], [0.2, 0.0]])
     assert curve.mean.tolist() == pytest.approx([0.3, 0.1]) and curve.evaluations.tolist() == [1, 2]
     half = 12.706204736 * math.sqrt(0.02) / math.sqrt(2)  # t(0.975, 1) * sd / sqrt(n), sd = 0.1414
     assert curve.upper[0] == pytest.approx(0.3 + half)

@@ -7,7 +7,7 @@ separate ``plot_*`` function (matplotlib, ``ax=None``) that notebooks and the ex
 * inside one trained network: ``edge_importance`` (ablation or captum attribution), ``agreement``;
 * the search's history: ``lineage_graph``, ``lineage_layout``, ``path_to_best``, ``explain_trial``,
   ``explain_path``; its pictures as data: ``TrialColumns`` (trials as prefix arrays),
-  ``pareto_data``, ``importance_grid``, ``best_so_far`` and ``regret_curve``, each drawn by a
+  ``pareto_data``, ``importance_grid``, ``best_so_far`` and ``regret_band``, each drawn by a
   ``plot_*`` function here and by the explorer's bqplot views from the same data;
 * one input: ``explain_input`` (edge attributions, strongest cell path, saliency, feature maps);
 * 2-D data: ``population_boundaries``, ``decision_boundary``;
@@ -42,7 +42,7 @@ _LAZY = {
     "RegretCurve": ".curves",
     "RegretPlot": ".curves",
     "best_so_far": ".curves",
-    "regret_curve": ".curves",
+    "regret_band": ".curves",
     "regret_plot_data": ".curves",
     "ParetoFront": ".pareto",
     "pareto_data": ".pareto",

@@ -40,7 +40,7 @@ class RegretCurve:
     upper: np.ndarray
 
 
-def regret_curve(curves: Any, level: float = 0.95, method: str = "t", n_boot: int = 2000) -> RegretCurve:
+def regret_band(curves: Any, level: float = 0.95, method: str = "t", n_boot: int = 2000) -> RegretCurve:
     """Mean over seeds (rows of ``curves``) and a ``level`` band: Student-t interval or percentile bootstrap."""
     curves = np.asarray(curves, dtype=float)
     if method not in ("t", "bootstrap"):
@@ -91,4 +91,4 @@ def regret_plot_data(curves: dict[str, RegretCurve], *, log: bool = False) -> Re
     return RegretPlot(clipped, floor)
 
 
-__all__ = ["RegretCurve", "RegretPlot", "best_so_far", "regret_curve", "regret_plot_data"]
+__all__ = ["RegretCurve", "RegretPlot", "best_so_far", "regret_band", "regret_plot_data"]
