@@ -171,32 +171,37 @@ class TrialColumns:
             ids, steps, scores, failed, kinds, first = [], [], [], [], [], []
             costs: dict[str, list[float]] = {name: [] for name in self._costs}
             e_parent, e_child, e_kind = [], [], []
+            metric, code, positions, labels = self.metric, self._code, self._positions, self._edge_labels
+            cost_columns = list(costs.items())
             for offset, trial in enumerate(trials):
                 if not isinstance(trial, Trial):
                     raise TypeError(f"expected Trial records, got {type(trial).__name__}")
                 p = start + offset
                 ids.append(trial.id)
                 steps.append(trial.step)
-                score = trial.score(self.metric)
-                scores.append(np.nan if score is None else score)
-                failed.append(not trial.ok)
-                kinds.append(self._code((trial.decision or {}).get("kind")))
-                for name, column in costs.items():
-                    column.append(_number(trial.metrics.get(name)) if trial.ok else np.nan)
+                score = trial.score(metric)
+                scores.append(math.nan if score is None else score)
+                ok = trial.ok
+                failed.append(not ok)
+                decision = trial.decision or {}
+                kinds.append(code(decision.get("kind")))
+                metrics = trial.metrics
+                for name, column in cost_columns:
+                    column.append(_number(metrics.get(name)) if ok else math.nan)
                 parent = -1
-                links = parent_ids(trial)
+                links = parent_ids(trial) if decision else ()
                 changes = [link["change"] for link in parent_links(trial)] if self.labels and links else None
                 for i, (pid, kind) in enumerate(links):
-                    q = self._positions.get(pid)
+                    q = positions.get(pid)
                     if q is None or pid == trial.id:
                         continue
                     parent = q if parent < 0 else parent
                     e_parent.append(q)
                     e_child.append(p)
-                    e_kind.append(self._code(kind))
-                    self._edge_labels.append(change_label(kind, changes[i]) if changes is not None else kind)
+                    e_kind.append(code(kind))
+                    labels.append(change_label(kind, changes[i]) if changes is not None else kind)
                 first.append(parent)
-                self._positions.setdefault(trial.id, p)
+                positions.setdefault(trial.id, p)
             self._append(start, ids, steps, scores, failed, kinds, costs, first, e_parent, e_child, e_kind)
         return self
 
