@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from array import array
 from collections.abc import Callable
 from typing import Any
 
@@ -44,8 +45,8 @@ class ReplayCursor:
         self.on_progress = on_progress
         self.idle = idle
         self.error = ""
-        self._flat: list[int] = []  # populations after step 0, 1, ... one after another
-        self._starts = [0]  # population after step s is _flat[_starts[s]:_starts[s + 1]]
+        self._flat = array("q")  # populations after step 0, 1, ... one after another (8 bytes an id)
+        self._starts = array("q", [0])  # population after step s is _flat[_starts[s]:_starts[s + 1]]
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -65,7 +66,7 @@ class ReplayCursor:
         while True:
             with self._lock:
                 if step < self.known:
-                    return self._flat[self._starts[step] : self._starts[step + 1]]
+                    return self._flat[self._starts[step] : self._starts[step + 1]].tolist()
             if self.error:
                 return None
             if step == len(self.run.trials) and self._final is not None:
