@@ -61,7 +61,7 @@ def peak_mb() -> float:
 def run_dir(n: int) -> Path:
     """A recorded evolution run of ``n`` trials on the shipped table (made once, then cached)."""
     path = CACHE / f"evolution-{n}"
-    if not (path / "trials.jsonl").exists() or sum(1 for _ in open(path / "trials.jsonl", "rb")) < n:
+    if not (path / "trials.jsonl").exists() or sum(1 for _ in open(path / "trials.jsonl", "rb")) < n or stale(path):
         import shutil
 
         from nasnb import CellSpace, Search
@@ -75,6 +75,17 @@ def run_dir(n: int) -> Path:
         ).run()
         print(f"(recorded {n} trials to {path} in {time.perf_counter() - t0:.1f} s)", file=sys.stderr)
     return path
+
+
+def stale(path: Path) -> bool:
+    """A run recorded by code whose strategy proposes differently now (it would not replay)."""
+    from nasnb import load_run
+
+    try:
+        load_run(path).strategy_at(300)
+        return False
+    except Exception:
+        return True
 
 
 # -- measurements, each in a child process --------------------------------------------------------
