@@ -44,7 +44,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CACHE = Path(os.environ.get("NASNB_BENCH_CACHE", Path(tempfile.gettempdir()) / "nasnb-bench-explorer"))
-STRATEGY = {"population_size": 20, "tournament_size": 5}
+STRATEGY = {"population_size": 20, "tournament_size": 5, "dedup": False}  # a long search revisits cells
 MOVES, PLAYS = 12, 20
 LIVE_TRIALS = 3000
 
