@@ -38,6 +38,7 @@ from ..nn.cell import Cell
 from ..spaces import Architecture, hyperparameters
 from .control import checkpoint, report_progress
 from .errors import DivergedError, EvaluationError
+from .threads import DEFAULT_THREADS, limited_threads
 from .trainer import EVAL_BATCH, Trainer, _check_training, derive_seed, resolve_device
 
 #: the activations of one evaluation chunk of K candidates stay under this many input samples
@@ -89,7 +90,7 @@ class PopulationTrainer(Trainer):
         test: bool = False,
         network: dict[str, Any] | None = None,
         keep_model: bool = False,
-        threads: int | None = 1,
+        threads: int | None = DEFAULT_THREADS,
         memory_limit: int | str | None = None,
     ) -> None:
         super().__init__(
@@ -166,19 +167,13 @@ class PopulationTrainer(Trainer):
         self.validate()
         _parse_bytes(self.memory_limit)
         dev = resolve_device(self.device)
-        jobs = [self._job(i, arch, seed, epochs, dev) for i, (arch, seed) in enumerate(zip(archs, seeds))]
-        previous = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        results: list[dict[str, Any] | None] = [None] * len(jobs)
-        try:
+        results: list[dict[str, Any] | None] = [None] * len(archs)
+        with limited_threads(self.threads, self):
+            jobs = [self._job(i, arch, seed, epochs, dev) for i, (arch, seed) in enumerate(zip(archs, seeds))]
             for group in _groups(jobs):
                 self._check_memory(group, dev)
                 for job, result in zip(group, _train_group(group, dev, self.test, self.seconds, on_epoch)):
                     results[job.index] = {**result, "params": job.params, "macs": job.macs}
-        finally:
-            if self.threads is not None:
-                torch.set_num_threads(previous)
         if self.keep_model:
             self.last_models_ = [job.model for job in jobs]
         return results  # type: ignore[return-value]
@@ -227,7 +222,7 @@ class PopulationTrainer(Trainer):
             "max_steps": self.max_steps,
             "seconds": self.seconds,
         }
-        _check_training("PopulationTrainer", **settings)
+        _check_training(self, **settings)
         data = load_dataset(self.dataset, subset=self.subset, seed=seed)
         if len(data.train) < 2 or len(data.val) == 0:
             raise EvaluationError(
