@@ -27,6 +27,7 @@ from IPython.display import display
 
 from nasnb import CellSpace, Search
 from nasnb.evaluation import PopulationTrainer, Trainer
+from nasnb.grading import check
 from nasnb.spaces import ChainSpace, HyperSpace, ProductSpace
 
 torch.set_num_threads(1)
@@ -154,44 +155,55 @@ print(len(search.trials), "trials, all ok:", all(t.ok for t in search.trials))
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise ends in a check cell: it prints **✓** when your answer is right and **not yet: …**
-# with a hint otherwise. Change the `None`s and run the check again.
+# Each check cell says **correct** or **not yet: …** with a hint. Replace the `...` and run the
+# check again.
 #
-# 1. `evaluate_batch` takes one seed per candidate. Train `archs[0]` three times in **one** batch with
-#    seeds 0, 1 and 2 (the same architecture three times) and store the three validation accuracies in
-#    `seed_accuracies`. This is how a multi-seed benchmark table gets its error bars cheaply.
-# 2. Which candidate of the eight did best? Store its index (0–7) in `best_index`, computed from
-#    `results` rather than read off the plot.
-# 3. Ask for a batch of zero architectures: `PopulationTrainer().evaluate_batch([])`. Catch the error
-#    and store its message in `empty_message`. What does it tell you?
+# **16.1** Dead edges cost nothing: a cell edge whose output can never reach the cell's output is
+# not computed and has no weights (`nasnb.nn.live_edges(arch)` lists the edges that are). How many
+# of the eight candidates above have exactly **one** live edge?
 
-# %%
-seed_accuracies = None  # exercise 1: a list of three accuracies
-best_index = None  # exercise 2: an int
-empty_message = None  # exercise 3: the error message, a str
+# %% [answer 16.1]
+q161 = ...  # a number
+### BEGIN SOLUTION
+from nasnb.nn import live_edges
 
+q161 = sum(len(live_edges(dict(arch))) == 1 for arch in archs)
+### END SOLUTION
 
-# %%
-def check(number, ok, hint):
-    print(f"exercise {number}: " + ("✓" if ok else f"not yet: {hint}"))
+# %% [check 16.1]
+check("16.1", q161, expect=2, hint="count the archs for which len(live_edges(dict(arch))) == 1")
 
+# %% [markdown]
+# **16.2** At which training step did the wild candidate diverge? Read it from its error message
+# in `outcome` (a `Trainer` run alone would raise at the very same step).
 
-check(
-    1,
-    isinstance(seed_accuracies, list)
-    and len(seed_accuracies) == 3
-    and all(0 <= a <= 1 for a in seed_accuracies)
-    and len(set(seed_accuracies)) > 1,
-    "call PopulationTrainer(**RECIPE).evaluate_batch([archs[0]] * 3, seeds=[0, 1, 2]) and keep each "
-    "result's 'accuracy' (three different seeds give three different numbers)",
-)
-check(
-    2,
-    best_index == int(np.argmax([r["accuracy"] for r in results])),
-    "the index of the largest results[i]['accuracy'] (np.argmax helps)",
-)
-check(
-    3,
-    isinstance(empty_message, str) and "K = 0" in empty_message,
-    "wrap the call in try/except ValueError as err and store str(err)",
-)
+# %% [answer 16.2]
+q162 = ...  # a number
+### BEGIN SOLUTION
+q162 = int(outcome[1]["error"].split("step ")[1].split()[0])
+### END SOLUTION
+
+# %% [check 16.2]
+check("16.2", q162, expect=3, hint="print(outcome[1]['error']) and find the number after 'step'")
+
+# %% [markdown]
+# **16.3** Ask for a batch of no architectures at all: `PopulationTrainer().evaluate_batch([])`.
+# Catch the error: what is its type's name (`type(err).__name__`)? Read its message too — it names
+# the problem.
+
+# %% [answer 16.3]
+q163 = ...  # a str
+### BEGIN SOLUTION
+try:
+    PopulationTrainer().evaluate_batch([])
+except Exception as err:
+    q163 = type(err).__name__
+### END SOLUTION
+
+# %% [check 16.3]
+check("16.3", q163, expect="ValueError", hint="wrap the call in try/except Exception as err")
+
+# %% [markdown]
+# **Try it yourself:** train `archs[0]` three times in one batch with `seeds=[0, 1, 2]` — that is
+# how a multi-seed benchmark table gets its error bars cheaply — or time `evaluate_batch` against a
+# loop of `Trainer` calls for 2, 4 and 8 candidates on your own machine.
