@@ -50,7 +50,10 @@ x_sc, y_sc = bq.LinearScale(min=0, max=RECIPE["epochs"]), bq.LinearScale(min=0, 
 lines = bq.Lines(x=[[0]] * 8, y=[[0.1]] * 8, scales={"x": x_sc, "y": y_sc}, colors=list(bq.CATEGORY10[:8]))
 figure = bq.Figure(
     marks=[lines],
-    axes=[bq.Axis(scale=x_sc, label="epoch"), bq.Axis(scale=y_sc, orientation="vertical", label="val accuracy")],
+    axes=[
+        bq.Axis(scale=x_sc, label="epoch", tick_format="d", num_ticks=RECIPE["epochs"] + 1),
+        bq.Axis(scale=y_sc, orientation="vertical", label="val accuracy"),
+    ],
     title="8 candidates training together",
     layout=widgets.Layout(width="560px", height="320px"),
 )
