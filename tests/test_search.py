@@ -169,7 +169,7 @@ def test_pause_holds_the_search_and_resume_continues(planted):
     frozen = len(search.trials)
     time.sleep(0.3)
     assert len(search.trials) == frozen and search.state == "paused"
-    search.resume()
+    search.unpause()
     time.sleep(0.2)
     assert len(search.trials) > frozen
     search.stop()
@@ -181,7 +181,7 @@ def test_stop_then_run_again_reproposes_the_abandoned_architecture(planted):
     interrupted.on("trial_progress", lambda info: interrupted.stop(wait=False) if info["epoch"] == 2 else None)
     interrupted.run()
     assert interrupted.trials == []
-    abandoned = interrupted._pending.arch
+    abandoned = interrupted.pending[0].arch
     interrupted.evaluator = planted
     interrupted.run()
     straight = Search(CellSpace(), "evolution", planted, budget=4, seed=3).run()

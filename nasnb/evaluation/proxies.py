@@ -17,6 +17,11 @@ Conv2d and Linear layer (the layers that hold what a network can learn):
   per activation unit (is the activation's output > 0?). With ``K[i, j]`` the number of bits inputs
   i and j share, the score is ``log det K``: high when inputs are told apart by many different
   activation patterns, ``-inf`` when two inputs share a code (e.g. all of them, in a dead network).
+* ``jacov`` (Mellor et al. 2020, v1 of "NAS without training"): the Jacobian of each input's summed
+  outputs with respect to that input, one row per input; with ``λ`` the eigenvalues of their
+  correlation matrix, the score is ``-Σ [log(λ + k) + 1/(λ + k)]`` (``k = 1e-5``): high when the
+  network's local linear maps differ from input to input. ``-inf`` when some input's Jacobian is
+  constant (the input does not reach the output). Not in the default ``PROXIES``; ask for it by name.
 * ``params``: the number of trainable parameters, the baseline every proxy has to beat.
 
 All proxies see the same batch: ``batch_size`` (default 64) training samples drawn with ``seed``
@@ -46,7 +51,8 @@ from .recipes import RECIPES, recipe
 from .threads import DEFAULT_THREADS, limited_threads
 from .trainer import derive_seed
 
-PROXIES = ("synflow", "snip", "grad_norm", "naswot", "params")
+PROXIES = ("synflow", "snip", "grad_norm", "naswot", "params")  # the default set
+AVAILABLE = (*PROXIES, "jacov")  # every proxy a name can ask for
 _GRADIENT_PROXIES = ("snip", "grad_norm")
 _ACTIVATIONS = (nn.ReLU, nn.GELU, nn.Tanh)
 
@@ -116,6 +122,26 @@ def naswot(model: nn.Module, x: Tensor) -> float:
     return float(logdet) if float(sign) > 0 else float("-inf")
 
 
+def jacov(model: nn.Module, x: Tensor, k: float = 1e-5) -> float:
+    """Jacobian covariance score of ``model`` on the batch ``x`` (see the module docstring)."""
+    net = copy.deepcopy(model).train()
+    inputs = x.detach().clone().requires_grad_(True)
+    out = net(inputs).sum()
+    if not out.requires_grad:  # the input never reaches the output
+        return float("-inf")
+    out.backward()
+    if inputs.grad is None:
+        return float("-inf")
+    jac = inputs.grad.reshape(len(inputs), -1).double()
+    centred = jac - jac.mean(dim=1, keepdim=True)
+    norms = centred.norm(dim=1)
+    if bool((norms == 0).any()):
+        return float("-inf")
+    unit = centred / norms[:, None]
+    eigenvalues = torch.linalg.eigvalsh(unit @ unit.T)
+    return float(-torch.sum(torch.log(eigenvalues + k) + 1.0 / (eigenvalues + k)))
+
+
 def score_model(model: nn.Module, x: Tensor, y: Tensor, proxies: Sequence[str] = PROXIES) -> dict[str, float]:
     """Every proxy in ``proxies`` for ``model`` on the batch ``(x, y)``; the model is not modified."""
     names = check_proxies(proxies)
@@ -126,6 +152,8 @@ def score_model(model: nn.Module, x: Tensor, y: Tensor, proxies: Sequence[str] =
         scores["synflow"] = synflow(model, x)
     if "naswot" in names:
         scores["naswot"] = naswot(model, x)
+    if "jacov" in names:
+        scores["jacov"] = jacov(model, x)
     if "params" in names:
         scores["params"] = float(count_params(model))
     return {name: scores[name] for name in names}
@@ -133,9 +161,9 @@ def score_model(model: nn.Module, x: Tensor, y: Tensor, proxies: Sequence[str] =
 
 def check_proxies(proxies: str | Sequence[str]) -> tuple[str, ...]:
     names = (proxies,) if isinstance(proxies, str) else tuple(proxies)
-    unknown = [p for p in names if p not in PROXIES]
+    unknown = [p for p in names if p not in AVAILABLE]
     if unknown or not names:
-        raise ValueError(f"proxy must be one or more of {list(PROXIES)}, got {proxies!r}")
+        raise ValueError(f"proxy must be one or more of {list(AVAILABLE)}, got {proxies!r}")
     return names
 
 
@@ -265,7 +293,7 @@ def prescreen(
     """
     name = check_proxies(proxy)
     if len(name) != 1:
-        raise ValueError(f"prescreen ranks by one proxy; proxy must be one of {list(PROXIES)}, got {proxy!r}")
+        raise ValueError(f"prescreen ranks by one proxy; proxy must be one of {list(AVAILABLE)}, got {proxy!r}")
     check_int("prescreen", "n_candidates", n_candidates, low=1)
     check_int("prescreen", "keep", keep, low=1, high=n_candidates)
     rng = as_rng(seed)
