@@ -13,7 +13,7 @@ import math
 import time
 import zlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 from torch import nn
@@ -187,13 +187,20 @@ def _train(
         "curves": curves,
     }
     if test:
-        result["test_accuracy"] = evaluate_model(model, data.test)[1]
+        result["test_accuracy"] = evaluate_model(model, data.test).accuracy
     return result
 
 
+class SplitScore(NamedTuple):
+    """How a model does on one split: mean cross-entropy ``loss`` and ``accuracy`` in [0, 1]."""
+
+    loss: float
+    accuracy: float
+
+
 @torch.no_grad()
-def evaluate_model(model: nn.Module, split: Split) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of ``model`` on a split, in eval mode (BatchNorm running stats)."""
+def evaluate_model(model: nn.Module, split: Split) -> SplitScore:
+    """Mean cross-entropy and accuracy of ``model`` on a split, in eval mode (BatchNorm running stats)."""
     model.eval()
     dev = next((p.device for p in model.parameters()), torch.device("cpu"))
     loss, correct = 0.0, 0
@@ -203,7 +210,7 @@ def evaluate_model(model: nn.Module, split: Split) -> tuple[float, float]:
         loss += float(nn.functional.cross_entropy(out, yb, reduction="sum"))
         correct += int((out.argmax(1) == yb).sum())
     n = max(len(split), 1)
-    return loss / n, correct / n
+    return SplitScore(loss / n, correct / n)
 
 
 def make_optimizer(name: str, params: Any, lr: float, weight_decay: float) -> torch.optim.Optimizer:

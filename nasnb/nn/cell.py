@@ -8,6 +8,7 @@ replace its output with zeros to measure what the edge is worth.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 from torch import Tensor, nn
 
@@ -150,9 +151,14 @@ def stem(in_channels: int, channels: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
 
 
-def macro_body(
-    make_cell: Callable[[int], nn.Module], channels: int, stages: int, cells_per_stage: int
-) -> tuple[list[nn.Module], int]:
+class MacroBody(NamedTuple):
+    """The stacked stages (``modules``, in order) and the channel ``width`` they end with."""
+
+    modules: list[nn.Module]
+    width: int
+
+
+def macro_body(make_cell: Callable[[int], nn.Module], channels: int, stages: int, cells_per_stage: int) -> MacroBody:
     """The NAS-Bench-201 macro skeleton: stages of cells, each later stage behind a residual
     reduction that doubles the width. Shared with the supernet so a derived cell trains in the
     network it was searched in. Returns the modules and the final width."""
@@ -163,7 +169,7 @@ def macro_body(
             body.append(ResidualReduction(width, width * 2))
             width *= 2
         body.extend(make_cell(width) for _ in range(cells_per_stage))
-    return body, width
+    return MacroBody(body, width)
 
 
 def _check_image_shape(shape: Sequence[int]) -> tuple[int, ...]:
