@@ -11,6 +11,15 @@ from .search import Search  # noqa: E402
 from .spaces import Architecture, CellSpace, ChainSpace, HyperSpace, ProductSpace, get_space  # noqa: E402
 from .trial import Proposal, Trial  # noqa: E402
 
+
+def __getattr__(name: str):
+    if name == "load_model":  # imports torch, so only on first use
+        from .deploy.models import load_model
+
+        return load_model
+    raise AttributeError(f"module 'nasnb' has no attribute {name!r}")
+
+
 __all__ = [
     "Architecture",
     "Budget",
@@ -24,5 +33,6 @@ __all__ = [
     "Trial",
     "__version__",
     "get_space",
+    "load_model",
     "load_run",
 ]

@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--budget", required=True, help="evaluations (50) or a duration ('10min')")
     search.add_argument("--seed", type=int, default=0)
     search.add_argument("--run-dir", required=True, help="directory for run.json and trials.jsonl")
+    search.add_argument(
+        "--keep-weights", choices=("best", "all"), default=None, help="keep trained weights in RUN_DIR/weights"
+    )
 
     resume = sub.add_parser("resume", help="continue a stopped or killed search")
     resume.add_argument("run_dir")
@@ -69,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="summarise a run: best trials, failures, time")
     show.add_argument("run_dir")
     show.add_argument("--top", type=int, default=10)
+    from .deploy.cli import add_commands
+
+    parser.set_defaults(handlers=add_commands(sub))  # export, compress
     return parser
 
 
@@ -85,12 +91,16 @@ def _evaluator(args: argparse.Namespace):
             params["epochs"] = args.epochs
         if args.subset is not None:
             params["subset"] = args.subset
+        if args.keep_weights is not None:
+            params["keep_weights"] = args.keep_weights
         return Trainer(dataset=args.dataset, **params)
     if args.evaluator == "table":
         from .evaluation.table import TableEvaluator, available_tables
 
         if args.dataset not in available_tables():
             raise ValueError(f"no benchmark table for {args.dataset!r}; tables exist for {available_tables()}")
+        if args.keep_weights is not None:
+            raise ValueError("--keep-weights needs --evaluator trainer: the table trains nothing")
         return TableEvaluator(dataset=args.dataset, **params)
     raise ValueError(f"unknown evaluator {args.evaluator!r}; choose 'trainer' or 'table'")
 
@@ -200,7 +210,7 @@ def summary(run, top: int = 10) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"search": cmd_search, "resume": cmd_resume, "show": cmd_show}
+    commands = {"search": cmd_search, "resume": cmd_resume, "show": cmd_show, **args.handlers}
     try:
         return commands[args.command](args)
     except (ValueError, TypeError, FileNotFoundError, RuntimeError) as err:

@@ -24,6 +24,7 @@ from . import __version__
 from .budget import Budget
 from .evaluation.control import Control, EvaluationInterrupted, controlled
 from .evaluation.registry import describe_evaluator, evaluator_from_description
+from .evaluation.weights import bind_run_dir
 from .runs.files import CHECKPOINT_FILE, RUN_FILE, TRIALS_FILE, RunLogError, RunWriter, read_json, read_trials, report
 from .runs.load import best_trial, trials_dataframe
 from .runs.replay import fast_forward, strategy_from_config
@@ -117,6 +118,7 @@ class Search:
         self._last_checkpoint = 0.0
         self._writer: RunWriter | None = None
         if self.run_dir is not None:
+            bind_run_dir(evaluator, self.run_dir)  # e.g. a Trainer keeping weights in <run_dir>/weights
             self._writer = RunWriter(self.run_dir, self._config())
 
     # -- configuration ------------------------------------------------------------------------
