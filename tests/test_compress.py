@@ -199,3 +199,71 @@ def test_cli_compress_prints_records_and_refuses_bad_input(run_dir, capsys):
     assert "speed" in capsys.readouterr().err
     assert main(["compress", str(run_dir), "--method", "int8", "--trial", "77"]) == 2
     assert _digest(run_dir) == before
+
+
+# -- explanations: data first, renderers draw it ----------------------------------------------------
+
+
+def test_pruned_cell_graph_labels_what_went(trained, data):
+    from nasnb.compress import pruned_cell_graph
+
+    arch = CellSpace().parse(ARCH)
+    structured = prune_structured(trained, data, ratio=0.5, finetune_epochs=0)
+    graph = pruned_cell_graph(arch, structured, cell=0)
+    by_edge = {e["decision"]: e for e in graph.edges}
+    assert by_edge["0->1"]["kept"] == 0.5 and "8->4 ch" in by_edge["0->1"]["label"]
+    assert by_edge["1->2"]["kept"] == 1.0 and by_edge["1->2"]["kind"] == "skip_connect"
+    assert "8 -> 4 channels" in graph.title
+    loose = prune_unstructured(trained, data, amount=0.5)
+    sparsity = {row["layer"]: row["sparsity"] for row in loose.layers}
+    edge = next(e for e in pruned_cell_graph(arch, loose, cell=1).edges if e["decision"] == "2->3")
+    assert edge["kept"] == pytest.approx(1 - sparsity["body.2.edges.2_3.1"])
+    with pytest.raises(ValueError, match="cell must be"):
+        pruned_cell_graph(arch, loose, cell=5)
+
+
+def test_tradeoff_and_sensitivity_data_and_renderers(trained, data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nasnb.compress import edge_sensitivity, plot_edge_sensitivity, plot_tradeoff, tradeoff_points
+
+    baseline = measure(trained, data, "baseline", repeats=3)
+    sweep = [low_rank(trained, data, rank_ratio=r) for r in (0.25, 0.75)]
+    points = tradeoff_points(baseline, sweep)
+    assert [p["method"] for p in points] == ["baseline", "lowrank", "lowrank"]
+    assert [p["setting"] for p in points] == ["", "rank_ratio=0.25", "rank_ratio=0.75"]
+    axes = plot_tradeoff(points)
+    assert len(axes[0].lines) == 2  # one line per technique
+    rows = sensitivity(trained, data, ratios=(0.5,))
+    ranked = edge_sensitivity(rows)
+    assert [r["drop"] for r in ranked] == sorted((r["drop"] for r in ranked), reverse=True)
+    assert len(plot_edge_sensitivity(rows).patches) == len(ranked)
+
+
+# -- compression-aware objective --------------------------------------------------------------------
+
+
+def test_objective_t_by_hand():
+    from nasnb.compress import objective_t
+
+    assert objective_t(0.9, -0.05, 2.0, 0.1) == pytest.approx(0.65)
+
+
+def test_compression_aware_search_ranks_by_int8_accuracy():
+    from nasnb.compress import CompressionAwareEvaluator
+
+    trainer = Trainer(epochs=1, network={"channels": 4, "stages": 1})
+    evaluator = CompressionAwareEvaluator(trainer, lam=0.01, complexity="params", normalize=1000.0, calibration=64)
+    search = Search(CellSpace(), "random", evaluator, budget=3, seed=4, metric="int8_accuracy")
+    search.run()
+    ok = [t for t in search.trials if t.ok]
+    assert len(ok) == 3
+    for t in ok:
+        m = t.metrics
+        assert m["generalisation"] == pytest.approx(m["accuracy"] - m["train_accuracy"])
+        want = m["int8_accuracy"] + m["generalisation"] - 0.01 * m["params"] / 1000.0
+        assert m["objective"] == pytest.approx(want)
+    assert search.best.metrics["int8_accuracy"] == max(t.metrics["int8_accuracy"] for t in ok)
+    with pytest.raises(ValueError, match="complexity"):
+        CompressionAwareEvaluator(trainer, complexity="watts")(CellSpace().parse(ARCH))

@@ -27,6 +27,17 @@ _LAZY = {
     "distill": ".distill",
     "hinton_loss": ".distill",
     "compress_trial": ".run",
+    "to_int8": ".quantize",
+    "CompressionAwareEvaluator": ".objective",
+    "objective_t": ".objective",
+    "pruned_cell_graph": ".explain",
+    "edge_sensitivity": ".explain",
+    "tradeoff_points": ".explain",
+    "distillation_table": ".explain",
+    "plot_pruned_cell": ".explain",
+    "plot_edge_sensitivity": ".explain",
+    "plot_tradeoff": ".explain",
+    "plot_distillation": ".explain",
 }
 
 __all__ = sorted([*_LAZY, "METHODS"])

@@ -59,7 +59,7 @@ def low_rank(
     *,
     rank_ratio: float = 0.5,
     finetune_epochs: int = 0,
-    lr: float = 0.02,
+    lr: float = 0.05,
     seed: int = 0,
 ) -> CompressionResult:
     """Factorise every conv and linear layer at ``rank_ratio`` of its full rank where that saves parameters.

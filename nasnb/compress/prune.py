@@ -32,7 +32,7 @@ def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def prune_unstructured(
-    model: nn.Module, data: Dataset, *, amount: float = 0.5, finetune_epochs: int = 0, lr: float = 0.02, seed: int = 0
+    model: nn.Module, data: Dataset, *, amount: float = 0.5, finetune_epochs: int = 0, lr: float = 0.05, seed: int = 0
 ) -> CompressionResult:
     """Zero the ``amount`` fraction of smallest-magnitude weights over all conv and linear layers together.
 
@@ -71,8 +71,8 @@ def prune_structured(
     data: Dataset,
     *,
     ratio: float = 0.5,
-    finetune_epochs: int = 3,
-    lr: float = 0.02,
+    finetune_epochs: int = 5,
+    lr: float = 0.05,
     seed: int = 0,
 ) -> CompressionResult:
     """Remove ``ratio`` of the channels of every coupled channel group (L2 magnitude), then fine-tune.
@@ -160,7 +160,7 @@ def _finetune(model: nn.Module, data: Dataset, epochs: int, lr: float, seed: int
     if epochs == 0:
         return {}
     before = evaluate_model(model, data.val)[1]
-    result = train_model(model, data, epochs=epochs, lr=lr, batch_size=128, seed=seed, device="cpu")
+    result = train_model(model, data, epochs=epochs, lr=lr, batch_size=32, seed=seed, device="cpu")
     return {"val_accuracy_before_finetune": before, "val_accuracy_after_finetune": result["accuracy"]}
 
 

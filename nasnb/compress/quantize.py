@@ -41,16 +41,9 @@ def quantize_int8(
     """An int8 copy of ``model`` (left unchanged), calibrated on ``calibration`` training images and measured.
 
     ``layers`` says for every conv and linear layer how it was quantised. Raises QuantizationError
-    for a model FX cannot trace or torch cannot quantise.
+    for a model FX cannot trace or torch cannot quantise. Sets ``torch.backends.quantized.engine``
+    to ``engine`` (default: ``default_engine()``), which the returned model needs to run.
     """
-    from torch.ao.quantization import default_dynamic_qconfig, get_default_qconfig_mapping
-    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
-
-    if not isinstance(calibration, int) or isinstance(calibration, bool) or calibration < 1:
-        raise ValueError(f"calibration must be an int >= 1 (training images), got {calibration!r}")
-    engine = engine or default_engine()
-    if engine not in torch.backends.quantized.supported_engines:
-        raise ValueError(f"engine must be one of {torch.backends.quantized.supported_engines}, got {engine!r}")
     start = time.perf_counter()
     float_model = copy.deepcopy(model).cpu().eval()
     params, macs = count_params(float_model), count_macs(float_model, data.input_shape)
@@ -63,8 +56,31 @@ def quantize_int8(
         for name, m in float_model.named_modules()
         if isinstance(m, (nn.Conv2d, nn.Linear))
     ]
-    previous = torch.backends.quantized.engine
+    quantised = to_int8(float_model, data, calibration=calibration, engine=engine)
+    return measure(
+        quantised,
+        data,
+        "int8",
+        params=params,
+        macs=macs,
+        layers=layers,
+        settings={"engine": torch.backends.quantized.engine, "calibration_images": min(calibration, len(data.train))},
+        seconds=time.perf_counter() - start,
+    )
+
+
+def to_int8(model: nn.Module, data: Dataset, *, calibration: int = 256, engine: str | None = None) -> nn.Module:
+    """The int8 module alone (no measurements): what ``quantize_int8`` and a compression-aware search use."""
+    from torch.ao.quantization import default_dynamic_qconfig, get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    if not isinstance(calibration, int) or isinstance(calibration, bool) or calibration < 1:
+        raise ValueError(f"calibration must be an int >= 1 (training images), got {calibration!r}")
+    engine = engine or default_engine()
+    if engine not in torch.backends.quantized.supported_engines:
+        raise ValueError(f"engine must be one of {torch.backends.quantized.supported_engines}, got {engine!r}")
     torch.backends.quantized.engine = engine
+    float_model = copy.deepcopy(model).cpu().eval()
     try:
         mapping = get_default_qconfig_mapping(engine).set_object_type(nn.Linear, default_dynamic_qconfig)
         with warnings.catch_warnings():
@@ -74,24 +90,12 @@ def quantize_int8(
                 for i in range(0, min(calibration, len(data.train)), 128):
                     prepared(data.train.x[i : min(i + 128, calibration)])
             quantised = convert_fx(prepared)
-        result = measure(
-            quantised,
-            data,
-            "int8",
-            params=params,
-            macs=macs,
-            layers=layers,
-            settings={"engine": engine, "calibration_images": min(calibration, len(data.train))},
-            seconds=time.perf_counter() - start,
-        )
-    except QuantizationError:
-        raise
+        with torch.no_grad():
+            quantised(data.train.x[:2])  # a model that converts but cannot run fails here, not later
     except Exception as err:
         raise QuantizationError(
             f"torch could not quantise this {type(model).__name__} to int8 ({type(err).__name__}: {err}). "
             "Quantisation needs a model torch.fx can trace (no data-dependent Python control flow) made of "
             "layers with int8 kernels (Conv2d, Linear, BatchNorm, ReLU, pooling, adds); try pruning or low rank instead"
         ) from err
-    finally:
-        torch.backends.quantized.engine = previous
-    return result
+    return quantised

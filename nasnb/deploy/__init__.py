@@ -18,6 +18,11 @@ _LAZY = {
     "ExportError": ".exporter",
     "ExportResult": ".exporter",
     "model_card": ".card",
+    "Monitor": ".monitor",
+    "Alert": ".monitor",
+    "BatchRecord": ".monitor",
+    "shift_images": ".monitor",
+    "plot_monitor": ".monitor",
 }
 
 FORMATS = ("onnx", "torchscript", "state-dict")  # export formats (here, so the CLI needs no torch)
