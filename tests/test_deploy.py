@@ -97,6 +97,24 @@ def test_retrain_gives_the_searched_model_back_and_never_overwrites(run_best):
     assert _digest(run_best) == before
 
 
+def test_a_table_run_is_retrained_at_the_table_recipe_and_kept(tmp_path):
+    from nasnb.evaluation import TableEvaluator
+
+    run_dir = tmp_path / "table"
+    search = Search(CellSpace(), "random", TableEvaluator("digits"), budget=3, seed=0, run_dir=run_dir)
+    search.run()
+    search.close()
+    with pytest.raises(MissingWeightsError, match="retrain"):
+        load_model(run_dir, "best")
+    with pytest.raises(ValueError, match="keep=True"):
+        retrain(run_dir, "best", keep=True, epochs=1)
+    again = retrain(run_dir, "best", keep=True)
+    assert again.record["epochs"] == 6 and again.record["network"]["channels"] == 8  # the table's recipe
+    model = load_model(run_dir, "best")
+    x = load_dataset("digits").test.x[:16]
+    assert torch.equal(model(x), again.model(x))
+
+
 def test_bad_trials_and_trainer_settings_are_named():
     with pytest.raises(ValueError, match="keep_weights"):
         Trainer(keep_weights="most").validate()

@@ -199,11 +199,11 @@ def plot_distillation(result, ax: Any = None):
     ax.set_xticks(x, [str(r["class"]) for r in rows])
     ax.set_ylabel("test accuracy (%)")
     low = min(100 * min(r["alone"], r["distilled"], r["teacher"]) for r in rows)
-    ax.set_ylim(max(0, low - 10), 100)
-    ax.legend(fontsize=8, ncol=3)
+    ax.set_ylim(max(0, low - 10), 101)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(
-        f"per class: distilled {result.gain_points:+.1f} points over alone; agrees with the teacher on "
-        f"{result.agreement:.0%} of test images (alone: {result.agreement_alone:.0%})",
+        f"per class: distilled {result.gain_points:+.1f} points over alone\n"
+        f"agrees with the teacher on {result.agreement:.0%} of test images (alone: {result.agreement_alone:.0%})",
         fontsize=9,
     )
     return ax

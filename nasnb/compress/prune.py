@@ -154,14 +154,43 @@ def sensitivity(model: nn.Module, data: Dataset, *, ratios: tuple[float, ...] = 
     return rows
 
 
+def recalibrate_batchnorm(model: nn.Module, data: Dataset, samples: int = 512) -> None:
+    """Re-estimate every BatchNorm's running mean and variance on ``samples`` training images.
+
+    Removing channels or factorising a layer changes the statistics of what flows into the next
+    BatchNorm, whose stored averages then normalise with the wrong numbers; a few forward passes
+    fix that without any training (no weight changes).
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    momenta = {m: m.momentum for m in norms}
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches below
+    model.train()
+    with torch.no_grad():
+        for i in range(0, min(samples, len(data.train)), 128):
+            model(data.train.x[i : min(i + 128, samples)])
+    for m, momentum in momenta.items():
+        m.momentum = momentum
+    model.eval()
+
+
 def _finetune(model: nn.Module, data: Dataset, epochs: int, lr: float, seed: int) -> dict[str, Any]:
+    """Recalibrate BatchNorm, then (``epochs`` > 0) train on with the usual loop; returns what it did."""
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
         raise ValueError(f"finetune_epochs must be an int >= 0, got {epochs!r}")
+    recalibrate_batchnorm(model, data)
     if epochs == 0:
-        return {}
+        return {"batchnorm_recalibrated": True}
     before = evaluate_model(model, data.val)[1]
     result = train_model(model, data, epochs=epochs, lr=lr, batch_size=32, seed=seed, device="cpu")
-    return {"val_accuracy_before_finetune": before, "val_accuracy_after_finetune": result["accuracy"]}
+    return {
+        "batchnorm_recalibrated": True,
+        "val_accuracy_before_finetune": before,
+        "val_accuracy_after_finetune": result["accuracy"],
+    }
 
 
 def _width(m: nn.Module) -> int:

@@ -98,12 +98,17 @@ def find_trial(run, trial: int | str) -> Trial:
 def weights_path(run, trial: Trial) -> Path:
     """Where the weights of ``trial`` are kept (whether or not they exist)."""
     evaluator = run.config.get("evaluator", {})
-    if evaluator.get("name") != "trainer":
+    if evaluator.get("name") == "trainer":
+        epochs = (trial.fidelity or {}).get("epochs", evaluator["config"]["epochs"])
+    elif evaluator.get("name") == "table":  # weights exist only once retrain(..., keep=True) made them
+        from ..evaluation.recipes import recipe
+
+        epochs = recipe(evaluator["config"]["dataset"])["epochs"]
+    else:
         raise MissingWeightsError(
-            f"{run.path} was evaluated by {evaluator.get('name')!r}, which trains no weights; "
-            f"retrain the architecture: nasnb.deploy.retrain({str(run.path)!r}, {trial.id})"
+            f"{run.path} was evaluated by {evaluator.get('name')!r}, whose training nasnb does not know; "
+            "train the architecture yourself: Trainer(dataset=..., keep_model=True)(arch).last_model_"
         )
-    epochs = (trial.fidelity or {}).get("epochs", evaluator["config"]["epochs"])
     key = run.space.parse(trial.arch).key
     return run.path / WEIGHTS_DIR / weights_name(key, epochs)
 
@@ -133,6 +138,11 @@ def retrain(
         raise ValueError(
             f"{run.path} was evaluated by {evaluator.get('name')!r}; nasnb does not know its training recipe. "
             "Train the architecture yourself: Trainer(dataset=..., keep_model=True)(arch).last_model_"
+        )
+    if keep and recipe:
+        raise ValueError(
+            f"keep=True stores the model as the run's own (its recipe); with other settings ({sorted(recipe)}) "
+            "keep=False and save the returned model yourself"
         )
     config.update(recipe)
     config.update(keep_model=True, keep_weights=None, weights_dir=None)

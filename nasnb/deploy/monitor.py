@@ -215,6 +215,7 @@ def plot_monitor(monitor: Monitor, axes: Any = None):
     for key, name in (("p_confidence", "KS p, confidence"), ("p_input", "KS p, input")):
         axes[1].semilogy(xs, [max(getattr(r, key), floor) for r in records], "o-", label=name)
     axes[1].axhline(monitor.alpha / 2, color="red", ls="--", lw=1, label=f"alert below {monitor.alpha / 2:g}")
+    axes[1].set_ylabel(f"KS p-value\n(< {floor:g} drawn at {floor:g})", fontsize=8)
     for alert_batch in sorted({a.batch for a in monitor.alerts}):
         for ax in axes:
             ax.axvspan(alert_batch - 0.4, alert_batch + 0.4, color="red", alpha=0.12)
