@@ -191,3 +191,70 @@ def test_vote_of_identical_proxies_ranks_like_them():
     frame = proxy_correlations(table, ["grad_norm", "snip"], scores=scores)
     assert frame.loc["vote", "spearman"] == pytest.approx(frame.loc["grad_norm", "spearman"])
     assert np.isfinite(frame["spearman"]).all()
+
+
+class _HalfSquare(nn.Module):
+    """f(x) = |x|^2 / 2 per input, so the Jacobian of input i is x_i itself."""
+
+    def forward(self, x):
+        return (x**2).sum(dim=1, keepdim=True) / 2
+
+
+def test_jacov_by_hand():
+    from nasnb.evaluation.proxies import jacov
+
+    k = 1e-5
+    # orthogonal zero-mean rows: correlation matrix I, eigenvalues 1, 1, 1
+    x = torch.tensor([[1.0, -1, 0, 0], [0, 0, 1, -1], [1, 1, -1, -1]])
+    assert jacov(_HalfSquare(), x) == pytest.approx(-3 * (math.log(1 + k) + 1 / (1 + k)))
+    # a linear map: every input has the same Jacobian, correlation all ones, eigenvalues 3, 0, 0
+    linear = nn.Linear(4, 3)
+    expected = -(math.log(3 + k) + 1 / (3 + k) + 2 * (math.log(k) + 1 / k))
+    assert jacov(linear, torch.randn(3, 4)) == pytest.approx(expected, rel=1e-6)
+    x_, _, data = proxy_batch("digits", batch_size=16, seed=0)
+    assert jacov(model_of(ZERO, data), x_) == -math.inf  # the input never reaches the output
+    assert math.isfinite(jacov(model_of(CONV, data), x_))
+
+
+def test_learned_proxy_is_judged_out_of_fold_and_finds_a_planted_combination():
+    import pandas as pd
+
+    from nasnb.evaluation.proxy_analysis import learned_proxy, proxy_features
+
+    rng = np.random.default_rng(0)
+    n = 200
+    a, b = rng.normal(size=n), rng.normal(size=n)
+    frame = pd.DataFrame({"synflow": np.exp(a), "naswot": b, "val_accuracy": a + b})  # each alone: rho ~0.7
+    frame.loc[0, "naswot"] = -math.inf
+    features = proxy_features(frame, ["synflow", "naswot"])
+    assert features[0, 1] == pytest.approx(frame["naswot"][1:].min() - 1.0)  # -inf sits just below the rest
+    assert features[1, 0] == pytest.approx(math.log1p(math.exp(a[1])))
+    predicted = learned_proxy(frame, ["synflow", "naswot"], folds=5, seed=0)
+    from scipy.stats import spearmanr
+
+    single = max(abs(spearmanr(frame[c], frame["val_accuracy"])[0]) for c in ("synflow", "naswot"))
+    assert spearmanr(predicted, frame["val_accuracy"])[0] > single + 0.1
+    shuffled = frame.assign(val_accuracy=rng.permutation(frame["val_accuracy"].to_numpy()))
+    assert abs(spearmanr(learned_proxy(shuffled, ["synflow", "naswot"]), shuffled["val_accuracy"])[0]) < 0.25
+    with pytest.raises(ValueError, match="folds"):
+        learned_proxy(frame, ["synflow"], folds=1)
+
+
+def test_ceiling_follows_spearman_brown():
+    from nasnb.evaluation.proxy_analysis import proxy_ceiling
+
+    table = load_table("digits")  # one seed: the retraining rho must be given
+    one = proxy_ceiling(table, single_seed_rho=0.52)
+    assert one["reliability"] == pytest.approx(0.52) and one["ceiling"] == pytest.approx(0.52**0.5)
+    with pytest.raises(ValueError, match="single_seed_rho"):
+        proxy_ceiling(table)
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_table_seeds import seed_table
+
+    three = seed_table()
+    three_rho = 0.5
+    got = proxy_ceiling(three, single_seed_rho=three_rho)
+    assert got["reliability"] == pytest.approx(3 * 0.5 / (1 + 2 * 0.5)) and got["ceiling"] == pytest.approx(0.75**0.5)

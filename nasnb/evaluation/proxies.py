@@ -17,6 +17,11 @@ Conv2d and Linear layer (the layers that hold what a network can learn):
   per activation unit (is the activation's output > 0?). With ``K[i, j]`` the number of bits inputs
   i and j share, the score is ``log det K``: high when inputs are told apart by many different
   activation patterns, ``-inf`` when two inputs share a code (e.g. all of them, in a dead network).
+* ``jacov`` (Mellor et al. 2020, v1 of "NAS without training"): the Jacobian of each input's summed
+  outputs with respect to that input, one row per input; with ``λ`` the eigenvalues of their
+  correlation matrix, the score is ``-Σ [log(λ + k) + 1/(λ + k)]`` (``k = 1e-5``): high when the
+  network's local linear maps differ from input to input. ``-inf`` when some input's Jacobian is
+  constant (the input does not reach the output). Not in the default ``PROXIES``; ask for it by name.
 * ``params``: the number of trainable parameters, the baseline every proxy has to beat.
 
 All proxies see the same batch: ``batch_size`` (default 64) training samples drawn with ``seed``
@@ -37,14 +42,17 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .._checks import check_int
 from ..data import load_dataset
 from ..nn import build_model, count_macs, count_params
-from ..spaces import Architecture, BaseSpace, as_rng
+from ..spaces import Architecture, BaseSpace, CellSpace, as_rng, network_part
 from .control import checkpoint, report_progress
 from .recipes import RECIPES, recipe
+from .threads import DEFAULT_THREADS, limited_threads
 from .trainer import derive_seed
 
-PROXIES = ("synflow", "snip", "grad_norm", "naswot", "params")
+PROXIES = ("synflow", "snip", "grad_norm", "naswot", "params")  # the default set
+AVAILABLE = (*PROXIES, "jacov")  # every proxy a name can ask for
 _GRADIENT_PROXIES = ("snip", "grad_norm")
 _ACTIVATIONS = (nn.ReLU, nn.GELU, nn.Tanh)
 
@@ -114,6 +122,26 @@ def naswot(model: nn.Module, x: Tensor) -> float:
     return float(logdet) if float(sign) > 0 else float("-inf")
 
 
+def jacov(model: nn.Module, x: Tensor, k: float = 1e-5) -> float:
+    """Jacobian covariance score of ``model`` on the batch ``x`` (see the module docstring)."""
+    net = copy.deepcopy(model).train()
+    inputs = x.detach().clone().requires_grad_(True)
+    out = net(inputs).sum()
+    if not out.requires_grad:  # the input never reaches the output
+        return float("-inf")
+    out.backward()
+    if inputs.grad is None:
+        return float("-inf")
+    jac = inputs.grad.reshape(len(inputs), -1).double()
+    centred = jac - jac.mean(dim=1, keepdim=True)
+    norms = centred.norm(dim=1)
+    if bool((norms == 0).any()):
+        return float("-inf")
+    unit = centred / norms[:, None]
+    eigenvalues = torch.linalg.eigvalsh(unit @ unit.T)
+    return float(-torch.sum(torch.log(eigenvalues + k) + 1.0 / (eigenvalues + k)))
+
+
 def score_model(model: nn.Module, x: Tensor, y: Tensor, proxies: Sequence[str] = PROXIES) -> dict[str, float]:
     """Every proxy in ``proxies`` for ``model`` on the batch ``(x, y)``; the model is not modified."""
     names = check_proxies(proxies)
@@ -124,6 +152,8 @@ def score_model(model: nn.Module, x: Tensor, y: Tensor, proxies: Sequence[str] =
         scores["synflow"] = synflow(model, x)
     if "naswot" in names:
         scores["naswot"] = naswot(model, x)
+    if "jacov" in names:
+        scores["jacov"] = jacov(model, x)
     if "params" in names:
         scores["params"] = float(count_params(model))
     return {name: scores[name] for name in names}
@@ -131,16 +161,15 @@ def score_model(model: nn.Module, x: Tensor, y: Tensor, proxies: Sequence[str] =
 
 def check_proxies(proxies: str | Sequence[str]) -> tuple[str, ...]:
     names = (proxies,) if isinstance(proxies, str) else tuple(proxies)
-    unknown = [p for p in names if p not in PROXIES]
+    unknown = [p for p in names if p not in AVAILABLE]
     if unknown or not names:
-        raise ValueError(f"proxy must be one or more of {list(PROXIES)}, got {proxies!r}")
+        raise ValueError(f"proxy must be one or more of {list(AVAILABLE)}, got {proxies!r}")
     return names
 
 
 def proxy_batch(dataset: str = "digits", *, batch_size: int = 64, seed: int = 0) -> tuple[Tensor, Tensor, Any]:
     """``(x, y, data)``: the fixed batch every architecture is scored on, and the dataset it came from."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
-        raise ValueError(f"batch_size must be an int >= 2 (naswot compares inputs), got {batch_size!r}")
+    check_int("proxy_batch", "batch_size", batch_size, low=2)  # naswot compares inputs: at least two
     data = load_dataset(dataset)
     order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed))[:batch_size]
     return data.train.x[order], data.train.y[order], data
@@ -149,12 +178,21 @@ def proxy_batch(dataset: str = "digits", *, batch_size: int = 64, seed: int = 0)
 def build_proxy_model(
     arch: Architecture, data: Any, *, seed: int = 0, network: dict[str, Any] | None = None
 ) -> nn.Module:
-    """The untrained network the proxies score, initialised like the Trainer would (seeded by the key)."""
+    """The untrained network the proxies score, initialised like the Trainer would (seeded by the key).
+
+    ``network=None`` uses the dataset's table recipe (channels, cells, stages) for a cell, so proxy
+    scores describe the tabulated networks; the recipe describes cell networks, so a chain (which
+    takes only ``dropout``) is built with its own defaults.
+    """
     if network is None:
-        network = recipe(data.name)["network"] if data.name in RECIPES else {}
+        network = recipe(data.name)["network"] if data.name in RECIPES and _is_cell(arch) else {}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(seed, arch.key))
         return build_model(arch, data.input_shape, data.num_classes, **network)
+
+
+def _is_cell(arch: Architecture) -> bool:
+    return isinstance(network_part(arch).space, CellSpace)
 
 
 class ProxyEvaluator:
@@ -166,7 +204,9 @@ class ProxyEvaluator:
     ``Search(..., metric="synflow")``. The network is built with the dataset's table recipe
     (``network``, default the recipe's channels and stages), so proxy scores and table accuracies
     describe the same networks. A ``naswot`` of ``-inf`` (inputs not told apart) makes a search record
-    a failed trial, since it ranks by finite scores only.
+    a failed trial, since it ranks by finite scores only. Any chain or cell space (alone or with
+    hyperparameters) works. ``threads`` limits torch's CPU threads during each call, as for every
+    evaluator (``nasnb.evaluation.threads``; default 1).
     """
 
     name = "proxy"
@@ -179,12 +219,14 @@ class ProxyEvaluator:
         batch_size: int = 64,
         seed: int = 0,
         network: dict[str, Any] | None = None,
+        threads: int | None = DEFAULT_THREADS,
     ) -> None:
         self.proxy = proxy
         self.dataset = dataset
         self.batch_size = batch_size
         self.seed = seed
         self.network = network
+        self.threads = threads
 
     def get_config(self) -> dict[str, Any]:
         proxy = self.proxy if isinstance(self.proxy, str) else list(self.proxy)
@@ -194,6 +236,7 @@ class ProxyEvaluator:
             "batch_size": self.batch_size,
             "seed": self.seed,
             "network": self.network,
+            "threads": self.threads,
         }
 
     def __repr__(self) -> str:
@@ -201,13 +244,15 @@ class ProxyEvaluator:
 
     def __call__(self, arch: Architecture) -> dict[str, Any]:
         names = check_proxies(self.proxy)
+        check_int(self, "seed", self.seed, low=0)
         if getattr(self, "batch_", None) is None:
             self.batch_ = proxy_batch(self.dataset, batch_size=self.batch_size, seed=self.seed)
         x, y, data = self.batch_
-        model = build_proxy_model(arch, data, seed=self.seed, network=self.network)
-        scores: dict[str, Any] = score_model(model, x, y, names)
-        scores["params"] = count_params(model)
-        scores["macs"] = count_macs(model, data.input_shape)
+        with limited_threads(self.threads, self):
+            model = build_proxy_model(arch, data, seed=self.seed, network=self.network)
+            scores: dict[str, Any] = score_model(model, x, y, names)
+            scores["params"] = count_params(model)
+            scores["macs"] = count_macs(model, data.input_shape)
         return scores
 
 
@@ -230,6 +275,7 @@ def prescreen(
     dataset: str = "digits",
     batch_size: int = 64,
     network: dict[str, Any] | None = None,
+    threads: int | None = DEFAULT_THREADS,
 ) -> list[Candidate]:
     """Score ``n_candidates`` distinct random architectures with ``proxy``; the best ``keep``, best first.
 
@@ -239,12 +285,9 @@ def prescreen(
     """
     name = check_proxies(proxy)
     if len(name) != 1:
-        raise ValueError(f"prescreen ranks by one proxy; proxy must be one of {list(PROXIES)}, got {proxy!r}")
-    for param, value in (("n_candidates", n_candidates), ("keep", keep)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"prescreen {param} must be an int >= 1, got {value!r}")
-    if keep > n_candidates:
-        raise ValueError(f"prescreen keep ({keep}) cannot exceed n_candidates ({n_candidates})")
+        raise ValueError(f"prescreen ranks by one proxy; proxy must be one of {list(AVAILABLE)}, got {proxy!r}")
+    check_int("prescreen", "n_candidates", n_candidates, low=1)
+    check_int("prescreen", "keep", keep, low=1, high=n_candidates)
     rng = as_rng(seed)
     archs: dict[str, Architecture] = {}
     for _ in range(20 * n_candidates):
@@ -252,7 +295,7 @@ def prescreen(
             break
         arch = space.sample(rng)
         archs.setdefault(arch.key, arch)
-    evaluator = ProxyEvaluator(name[0], dataset, batch_size=batch_size, seed=seed, network=network)
+    evaluator = ProxyEvaluator(name[0], dataset, batch_size=batch_size, seed=seed, network=network, threads=threads)
     scored = []
     for i, arch in enumerate(archs.values()):
         checkpoint()

@@ -19,10 +19,12 @@ import numpy as np
 
 from ..spaces import as_rng
 from .control import checkpoint, report_progress
-from .proxies import PROXIES, build_proxy_model, check_proxies, proxy_batch, score_model
+from .proxies import AVAILABLE, PROXIES, build_proxy_model, check_proxies, proxy_batch, score_model
 from .table import OK, BenchmarkTable
 
 VOTE = "vote"
+LEARNED = "learned (cv)"
+_HEAVY_TAILED = ("synflow", "snip", "grad_norm", "params", "macs")
 
 
 def default_vote(proxies: Sequence[str]) -> tuple[str, ...]:
@@ -47,7 +49,7 @@ def score_cells(
     if len(trained) < 2:
         raise ValueError(f"the {table.dataset!r} table has {len(trained)} trained cells; need at least 2")
     rows = np.sort(as_rng(seed).choice(trained, size=min(n, len(trained)), replace=False))
-    x, y, data = proxy_batch(table.dataset, batch_size=batch_size, seed=seed)
+    x, y, data = proxy_batch(table.recipe.get("dataset", table.dataset), batch_size=batch_size, seed=seed)
     records = []
     for i, row in enumerate(rows):
         checkpoint()
@@ -84,11 +86,14 @@ def proxy_correlations(
     vote: Sequence[str] | None = None,
     metric: str = "val_accuracy",
     scores: Any = None,
+    learned: bool = False,
 ):
     """Spearman's rho (and Kendall's tau) of each proxy, and of their vote, against table accuracy.
 
     ``scores`` reuses a ``score_cells`` frame instead of scoring again. ``vote`` names the proxies the
     vote averages (default: all given but ``params``; an empty tuple leaves the vote out).
+    ``learned=True`` adds the row ``"learned (cv)"``: a ranking model fitted on all the proxies'
+    scores, judged only on cells it was not fitted on (``learned_proxy``).
     Returns a DataFrame indexed by proxy, sorted by rho, with columns ``spearman``, ``kendall``, ``n``.
     """
     import pandas as pd
@@ -101,6 +106,8 @@ def proxy_correlations(
     columns = {p: scores[p].to_numpy() for p in names}
     if len(voters) > 1:
         columns[VOTE] = vote_score(scores, voters)
+    if learned:
+        columns[LEARNED] = learned_proxy(scores, names, metric=metric, seed=seed)
     target = scores[metric].to_numpy()
     rows = []
     for name, values in columns.items():
@@ -163,3 +170,71 @@ def plot_proxy_correlation(scores, proxies: Sequence[str] | None = None, *, metr
     axes[0][0].set_ylabel(metric.replace("_", " "))
     fig.tight_layout()
     return fig
+
+
+def proxy_features(scores, proxies: Sequence[str]) -> np.ndarray:
+    """Proxy scores as model features: heavy-tailed ones on a signed log scale, ``-inf`` below every finite value."""
+    columns = []
+    for name in proxies:
+        values = scores[name].to_numpy(dtype=float).copy()
+        finite = np.isfinite(values)
+        floor = values[finite].min() - 1.0 if finite.any() else 0.0
+        values[~finite] = floor
+        if name in _HEAVY_TAILED:
+            values = np.sign(values) * np.log1p(np.abs(values))
+        columns.append(values)
+    return np.stack(columns, axis=1)
+
+
+def learned_proxy(
+    scores, proxies: Sequence[str] | None = None, *, metric: str = "val_accuracy", folds: int = 5, seed: int = 0
+) -> np.ndarray:
+    """Out-of-fold predictions of a model that learns to combine proxies: each cell scored by a model not fitted on it.
+
+    Proxies fail in different places (synflow misses what naswot sees), so a model fitted on all of
+    them can rank better than any one. Fitting it needs trained accuracies, so it is only honest
+    when judged on cells it never saw: ``folds``-fold cross-validation (shuffled with ``seed``)
+    fits a gradient-boosted tree ensemble on the other folds' cells for each fold and predicts that
+    fold. The returned array (one prediction per row of ``scores``) is what ``proxy_correlations``
+    correlates with the table. In a search, fit it on the cells already trained and rank new ones.
+    """
+    from sklearn.ensemble import GradientBoostingRegressor
+    from sklearn.model_selection import KFold
+
+    names = check_proxies(proxies if proxies is not None else [p for p in AVAILABLE if p in scores])
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise ValueError(f"learned_proxy folds must be an int >= 2, got {folds!r}")
+    if len(scores) < 2 * folds:
+        raise ValueError(f"learned_proxy needs at least {2 * folds} scored cells for {folds} folds, got {len(scores)}")
+    x = proxy_features(scores, names)
+    y = scores[metric].to_numpy(dtype=float)
+    predictions = np.empty(len(y))
+    for train, test in KFold(folds, shuffle=True, random_state=seed).split(x):
+        model = GradientBoostingRegressor(
+            n_estimators=150, max_depth=2, learning_rate=0.05, subsample=0.8, random_state=seed
+        )
+        model.fit(x[train], y[train])
+        predictions[test] = model.predict(x[test])
+    return predictions
+
+
+def proxy_ceiling(table: BenchmarkTable, single_seed_rho: float | None = None) -> dict[str, float]:
+    """The best rank correlation any proxy can expect against ``table``: its own repeatability.
+
+    A table built from ``S`` seeds whose seed-to-seed rank correlation is ``r`` has reliability
+    ``S r / (1 + (S - 1) r)`` (Spearman-Brown) for its seed mean, and a predictor that knew each
+    cell's true quality exactly would correlate with that mean at about the square root of it. So
+    ``ceiling`` is the rho beyond which a proxy would be fitting training noise. ``r`` comes from
+    the table's own seeds (``table.repeatability()``) or, for a one-seed table, from a retraining
+    measurement passed as ``single_seed_rho`` (``benchmarks/bench_table_noise.py``). Spearman-Brown
+    is exact for Pearson correlations of normal noise; for ranks it is an approximation.
+    """
+    seeds = len(table.seeds)
+    r = table.repeatability()["rho"] if single_seed_rho is None else float(single_seed_rho)
+    if not np.isfinite(r):
+        raise ValueError(
+            f"the {table.dataset!r} table has one seed, so it cannot measure its own repeatability; pass "
+            "single_seed_rho (benchmarks/bench_table_noise.py measures it by retraining a sample)"
+        )
+    reliability = seeds * r / (1 + (seeds - 1) * r) if r > 0 else 0.0
+    return {"seed_rho": float(r), "seeds": seeds, "reliability": float(reliability), "ceiling": float(reliability**0.5)}

@@ -11,6 +11,11 @@ The budget reaches the evaluator as ``Proposal.fidelity = {"epochs": e}``, which
 on as a keyword: **the evaluator must accept it**, ``evaluator(arch, epochs=e)`` (nasnb's Trainer
 does). Each proposal records its bracket, rung and epochs and, for a promoted architecture, the
 score that earned the promotion.
+
+Promotions train a known cell longer on purpose; what ``dedup`` (the default) prevents is a new
+bracket starting a cell whose canonical key an earlier bracket already started: its short-run
+score is known. A bracket's first rung is drawn from cells not started before, and the first
+proposal of each bracket lists what was skipped.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any
 
 from ..spaces import BaseSpace
 from ..trial import Proposal, Trial
-from ._checks import check_int, check_metric
+from ._checks import check_bool, check_int, check_metric
 from .base import BaseStrategy
 
 
@@ -39,6 +44,7 @@ class _BracketStrategy(BaseStrategy):
         check_int(self, "max_epochs", self.max_epochs, low=self.min_epochs)
         check_int(self, "eta", self.eta, low=2)
         check_metric(self, "metric", self.metric)
+        check_bool(self, "dedup", self.dedup)
 
     def setup(self, space: BaseSpace, seed: int | None = 0) -> None:
         self._check_params()
@@ -72,16 +78,20 @@ class _BracketStrategy(BaseStrategy):
 
     def _open_bracket(self) -> dict[str, Any]:
         plan = self.plan(self.n_brackets_)
-        archs, keys = [], set()
+        archs, keys, skipped = [], set(), []
+        started = set(self.evaluated_) if self.dedup else set()
         for _ in range(plan["sizes"][0]):
             arch = self.space_.sample(self.rng_)
             for _ in range(100):
-                if arch.key not in keys:
+                if arch.key not in keys and arch.key not in started:
                     break
+                if arch.key in started and len(skipped) < 10:
+                    skipped.append({"arch": str(arch), "reason": self._why_known(arch.key)})
                 arch = self.space_.sample(self.rng_)
             keys.add(arch.key)
+            self.evaluated_.setdefault(arch.key, None)
             archs.append(_job(str(arch), None))
-        bracket = {"id": self.n_brackets_, **plan, "rungs": [archs]}
+        bracket = {"id": self.n_brackets_, **plan, "rungs": [archs], "skipped": skipped}
         self.n_brackets_ += 1
         self.brackets_.append(bracket)
         return bracket
@@ -104,10 +114,13 @@ class _BracketStrategy(BaseStrategy):
         }
         if self._show_s:
             decision["s"] = bracket["s"]
+        if rung == 0 and slot == 0 and bracket.get("skipped"):
+            decision["skipped"] = bracket["skipped"]
         return Proposal(self.space_.parse(job["arch"]), decision, {"epochs": epochs})
 
     def tell(self, trial: Trial) -> None:
         self.n_told_ += 1
+        self._remember(trial)
         decision = trial.decision
         bracket = next((b for b in self.brackets_ if b["id"] == decision.get("bracket")), None)
         if decision.get("kind") != "halving" or bracket is None:
@@ -157,7 +170,8 @@ class HalvingStrategy(_BracketStrategy):
 
     Parameters: ``min_epochs`` (budget of rung 0), ``max_epochs`` (budget of the last rung),
     ``eta`` (keep the best 1/eta of a rung; budgets grow by eta), ``n`` (architectures in
-    rung 0; default eta ** number of halvings, so one survives), ``metric`` (maximised).
+    rung 0; default eta ** number of halvings, so one survives), ``metric`` (maximised),
+    ``dedup`` (a new bracket never starts a cell an earlier one started; see the module docstring).
     A rung is promoted once all its trials are told; a failed trial ranks below every
     success and is never promoted. With parallel evaluation a new bracket opens while a rung
     waits, so workers never idle.
@@ -173,12 +187,14 @@ class HalvingStrategy(_BracketStrategy):
         eta: int = 3,
         n: int | None = None,
         metric: str = "accuracy",
+        dedup: bool = True,
     ) -> None:
         self.min_epochs = min_epochs
         self.max_epochs = max_epochs
         self.eta = eta
         self.n = n
         self.metric = metric
+        self.dedup = dedup
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -202,11 +218,14 @@ class HyperbandStrategy(_BracketStrategy):
     name = "hyperband"
     _show_s = True
 
-    def __init__(self, *, min_epochs: int = 1, max_epochs: int = 27, eta: int = 3, metric: str = "accuracy") -> None:
+    def __init__(
+        self, *, min_epochs: int = 1, max_epochs: int = 27, eta: int = 3, metric: str = "accuracy", dedup: bool = True
+    ) -> None:
         self.min_epochs = min_epochs
         self.max_epochs = max_epochs
         self.eta = eta
         self.metric = metric
+        self.dedup = dedup
 
     def plan(self, index: int) -> dict[str, Any]:
         budgets = self.budgets()

@@ -9,6 +9,10 @@ of children has been told, parents and children compete together and the best
 
 Objectives are read from each trial's metrics, e.g. ``{"accuracy": "max", "params": "min"}``,
 so the evaluator must report every metric named there (``params``, ``macs``, ``latency_ms``...).
+
+A front of small cells breeds the same few cells over and over (measured: 57 distinct cells in 100
+trials, one of them 13 times); with ``dedup`` (the default) a child whose canonical key was already
+evaluated is bred anew, and the decision lists what was skipped.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numpy as np
 
 from ..spaces import BaseSpace
 from ..trial import Proposal, Trial
-from ._checks import check_float, check_int
+from ._checks import check_bool, check_float, check_int
 from .base import BaseStrategy
 from .objectives import SENSES, crowding_distance, non_dominated_sort
 
@@ -30,7 +34,8 @@ class NSGA2Strategy(BaseStrategy):
 
     Parameters: ``population_size`` (parents kept, and children per generation; the first
     generation is random), ``objectives`` (metric name -> ``"max"`` or ``"min"``),
-    ``crossover_rate`` (probability a child mixes two parents before being mutated).
+    ``crossover_rate`` (probability a child mixes two parents before being mutated), ``dedup``
+    (breed again, up to ``max_retries`` times, when a child's canonical key was proposed before).
     A failed trial, or one with a non-finite objective, is ignored (it never enters the
     population); a successful trial *missing* an objective metric raises a KeyError naming it.
     """
@@ -43,10 +48,14 @@ class NSGA2Strategy(BaseStrategy):
         population_size: int = 20,
         objectives: Mapping[str, str] | None = None,
         crossover_rate: float = 0.5,
+        dedup: bool = True,
+        max_retries: int = 50,
     ) -> None:
         self.population_size = population_size
         self.objectives = objectives
         self.crossover_rate = crossover_rate
+        self.dedup = dedup
+        self.max_retries = max_retries
 
     def _objectives(self) -> dict[str, str]:
         return dict(self.objectives) if self.objectives is not None else {"accuracy": "max", "params": "min"}
@@ -54,6 +63,8 @@ class NSGA2Strategy(BaseStrategy):
     def setup(self, space: BaseSpace, seed: int | None = 0) -> None:
         check_int(self, "population_size", self.population_size, low=2)
         check_float(self, "crossover_rate", self.crossover_rate, low=0.0, high=1.0)
+        check_bool(self, "dedup", self.dedup)
+        check_int(self, "max_retries", self.max_retries, low=0)
         objectives = self._objectives() if isinstance(self.objectives, (Mapping, type(None))) else {}
         if len(objectives) < 2 or any(sense not in SENSES for sense in objectives.values()):
             raise ValueError(
@@ -74,6 +85,9 @@ class NSGA2Strategy(BaseStrategy):
     def ask(self) -> Proposal:
         self._require_setup()
         self.n_asked_ += 1
+        return self._propose_new(self._breed, dedup=self.dedup, max_retries=self.max_retries)
+
+    def _breed(self) -> Proposal:
         if self.n_asked_ <= self.population_size:
             return Proposal(self.space_.sample(self.rng_), {"kind": "init"})
         if not self.population_:
@@ -105,6 +119,7 @@ class NSGA2Strategy(BaseStrategy):
     # -- tell ---------------------------------------------------------------------------------
     def tell(self, trial: Trial) -> None:
         self.n_told_ += 1
+        self._remember(trial)
         self.n_generation_told_ += 1
         values = self._values(trial)
         if values is not None:

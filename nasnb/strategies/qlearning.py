@@ -33,7 +33,7 @@ from typing import Any
 
 from ..spaces import Architecture, BaseSpace
 from ..trial import Proposal, Trial
-from ._checks import check_choice, check_float, check_int, check_metric
+from ._checks import check_bool, check_choice, check_float, check_int, check_metric
 from .base import BaseStrategy
 
 
@@ -45,14 +45,19 @@ class QLearningStrategy(BaseStrategy):
     step), ``q_init`` (initial Q-value; MetaQNN uses 0.5, middling for accuracies),
     ``epsilon_schedule`` (MetaQNN's list of ``(n_trials, ε)`` pairs: ε for that many trials,
     then the next pair; the last ε stays) or None for a linear decay from 1.0 to
-    ``epsilon_floor`` over ``decay_trials`` trials, ``replay_size`` (past episodes replayed
+    ``epsilon_floor`` over ``decay_trials`` trials (defaults measured with dedup on, 20 seeds,
+    100 evaluations: floor 0.05 over 50 trials cut the regret on an additive planted objective from
+    0.097 to 0.064, random 0.135, and on the digits table from 0.0106 to 0.0100, random 0.0132;
+    a 100-episode replay or the ``prefix`` state did not help), ``replay_size`` (past episodes replayed
     after each tell), ``state`` (``"previous"``, ``"position"`` or ``"prefix"``,
     see the module docstring), ``max_retries``, ``metric`` (the reward, maximised).
 
-    As in MetaQNN, an episode that builds an architecture already evaluated (same canonical
-    key) is not evaluated again: its recorded reward updates Q and a new episode starts, up to
-    ``max_retries`` times (listed under ``relearned`` in the decision). Failed trials are
-    ignored: they give no reward and are never replayed.
+    As in MetaQNN, with ``dedup`` (the default) an episode that builds an architecture already
+    proposed (same canonical key) is not evaluated again: its recorded reward, if it has one yet,
+    updates Q (listed under ``relearned``) and a new episode starts with ε raised to
+    ``retry / max_retries`` (if larger), so a policy stuck on a known cell explores its way out; up to
+    ``max_retries`` times (all listed under ``skipped``), then a random unseen cell is taken. Failed trials are ignored:
+    they give no reward and are never replayed.
     """
 
     name = "qlearning"
@@ -64,12 +69,13 @@ class QLearningStrategy(BaseStrategy):
         discount: float = 1.0,
         q_init: float = 0.5,
         epsilon_schedule: Sequence[tuple[int, float]] | None = None,
-        epsilon_floor: float = 0.1,
-        decay_trials: int = 30,
+        epsilon_floor: float = 0.05,
+        decay_trials: int = 50,
         replay_size: int = 30,
         state: str = "previous",
         max_retries: int = 20,
         metric: str = "accuracy",
+        dedup: bool = True,
     ) -> None:
         self.learning_rate = learning_rate
         self.discount = discount
@@ -81,6 +87,7 @@ class QLearningStrategy(BaseStrategy):
         self.state = state
         self.max_retries = max_retries
         self.metric = metric
+        self.dedup = dedup
 
     def setup(self, space: BaseSpace, seed: int | None = 0) -> None:
         self._check_params()
@@ -99,6 +106,7 @@ class QLearningStrategy(BaseStrategy):
         check_int(self, "max_retries", self.max_retries, low=0)
         check_choice(self, "state", self.state, ("previous", "position", "prefix"))
         check_metric(self, "metric", self.metric)
+        check_bool(self, "dedup", self.dedup)
         if self.epsilon_schedule is not None:
             ok = isinstance(self.epsilon_schedule, (list, tuple)) and len(self.epsilon_schedule) > 0
             for pair in self.epsilon_schedule if ok else ():
@@ -176,18 +184,29 @@ class QLearningStrategy(BaseStrategy):
     def ask(self) -> Proposal:
         self._require_setup()
         eps = self.epsilon()
-        relearned = []
-        for _ in range(self.max_retries + 1):
-            arch, choices = self._episode(eps)
-            if arch.key not in self.known_:
-                break
-            self.q_update(arch, self.known_[arch.key])  # MetaQNN: a known model's reward comes from memory
-            relearned.append(str(arch))
+        relearned: list[str] = []
+
+        attempt = [0]
+
+        def episode() -> Proposal:
+            # a greedy policy rebuilds the cell it already knows; each repeat explores a little more,
+            # up to a uniformly random episode at the last retry
+            current = max(eps, attempt[0] / max(self.max_retries, 1))
+            attempt[0] += 1
+            arch, choices = self._episode(current)
+            return Proposal(arch, {"kind": "qlearning", "epsilon": current, "choices": choices})
+
+        def relearn(repeat: Proposal) -> None:
+            reward = self.known_.get(repeat.arch.key)
+            if reward is not None:  # MetaQNN: a known model's reward comes from memory, not a new training
+                self.q_update(repeat.arch, reward)
+                relearned.append(str(repeat.arch))
+
+        proposal = self._propose_new(episode, dedup=self.dedup, max_retries=self.max_retries, on_repeat=relearn)
         self.n_asked_ += 1
-        decision: dict[str, Any] = {"kind": "qlearning", "epsilon": eps, "choices": choices}
         if relearned:
-            decision["relearned"] = relearned
-        return Proposal(arch, decision)
+            proposal.decision["relearned"] = relearned
+        return proposal
 
     def _episode(self, eps: float) -> tuple[Architecture, list[dict[str, Any]]]:
         partial: dict[str, Any] = {}
@@ -217,6 +236,7 @@ class QLearningStrategy(BaseStrategy):
 
     def tell(self, trial: Trial) -> None:
         self.n_told_ += 1
+        self._remember(trial)
         reward = trial.score(self.metric)
         if reward is None:
             return

@@ -7,6 +7,10 @@ there, and draws from their softmax. After a result r the log-probability of eac
 is pushed up in proportion to the advantage r − b, where the baseline b is a moving average of
 past rewards: better than usual makes those choices likelier, worse than usual less likely.
 An entropy bonus keeps the policy from collapsing onto one architecture too early.
+
+A sharpening policy draws the same cells again and again; with ``dedup`` (the default) a draw
+whose canonical key was already evaluated is redrawn from the same policy (listed as skipped in
+the decision), so the budget goes to the likeliest cell not yet known.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 
 from ..spaces import Architecture, BaseSpace
 from ..trial import Proposal, Trial
-from ._checks import check_float, check_metric
+from ._checks import check_bool, check_float, check_int, check_metric
 from .base import BaseStrategy
 
 
@@ -28,7 +32,8 @@ class ReinforceStrategy(BaseStrategy):
     (weight of the old baseline in the moving average; the first reward initialises it),
     ``entropy_weight`` (bonus for keeping choices uncertain), ``normalize`` (divide the
     advantage by a moving RMS of past advantages, so one learning rate suits objectives whose
-    scores differ by 0.3 or by 0.003), ``metric`` (the reward).
+    scores differ by 0.3 or by 0.003), ``metric`` (the reward), ``dedup`` (redraw a cell whose
+    canonical key was proposed before, up to ``max_retries`` times, then take a random unseen one).
     The update uses the *current* policy on the told trial's walk, so results arriving out of
     order (parallel evaluation) are still used. Failed trials are ignored.
     """
@@ -43,12 +48,16 @@ class ReinforceStrategy(BaseStrategy):
         entropy_weight: float = 0.01,
         normalize: bool = True,
         metric: str = "accuracy",
+        dedup: bool = True,
+        max_retries: int = 100,
     ) -> None:
         self.learning_rate = learning_rate
         self.baseline_decay = baseline_decay
         self.entropy_weight = entropy_weight
         self.normalize = normalize
         self.metric = metric
+        self.dedup = dedup
+        self.max_retries = max_retries
 
     def setup(self, space: BaseSpace, seed: int | None = 0) -> None:
         check_float(self, "learning_rate", self.learning_rate, low=0.0, low_open=True)
@@ -57,6 +66,8 @@ class ReinforceStrategy(BaseStrategy):
         if not isinstance(self.normalize, bool):
             raise ValueError(f"ReinforceStrategy parameter normalize must be True or False, got {self.normalize!r}")
         check_metric(self, "metric", self.metric)
+        check_bool(self, "dedup", self.dedup)
+        check_int(self, "max_retries", self.max_retries, low=0)
         super().setup(space, seed)
         self.choices_ = space.choices
         self.logits_: dict[str, np.ndarray] = {name: np.zeros(len(opts)) for name, opts in self.choices_.items()}
@@ -82,6 +93,10 @@ class ReinforceStrategy(BaseStrategy):
 
     def ask(self) -> Proposal:
         self._require_setup()
+        self.n_asked_ += 1
+        return self._propose_new(self._draw, dedup=self.dedup, max_retries=self.max_retries)
+
+    def _draw(self) -> Proposal:
         partial: dict[str, Any] = {}
         choices = []
         while (decision := self.space_.next_decision(partial)) is not None:
@@ -97,13 +112,13 @@ class ReinforceStrategy(BaseStrategy):
                     "chosen": decision.options[pick],
                 }
             )
-        self.n_asked_ += 1
         return Proposal(
             self.space_.validate(partial), {"kind": "policy", "baseline": self.baseline_, "choices": choices}
         )
 
     def tell(self, trial: Trial) -> None:
         self.n_told_ += 1
+        self._remember(trial)
         reward = trial.score(self.metric)
         if reward is None:
             return
