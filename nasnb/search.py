@@ -86,6 +86,8 @@ class Search(Events):
         self.trial_timeout = trial_timeout
         self.fail_fast = fail_fast
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        if self.run_dir is not None:
+            bind_run_dir(evaluator, self.run_dir)  # e.g. a Trainer keeping weights in <run_dir>/weights
         check_settings(self, strategy, run_dir)
         self.max_pending = self.n_workers if executor is not None else 1
 
@@ -110,7 +112,6 @@ class Search(Events):
         self._recorder: RunRecorder | None = None
         self.strategy.setup(space, seed)
         if self.run_dir is not None:
-            bind_run_dir(evaluator, self.run_dir)  # e.g. a Trainer keeping weights in <run_dir>/weights
             if continue_run:
                 from .resume import restore_into
 
