@@ -27,8 +27,7 @@ from nasnb.compress.record import measure
 from nasnb.data import load_dataset
 from nasnb.evaluation import Trainer, evaluate_model
 from nasnb.nn import build_model
-
-ARCH = "|conv_3x3~0|+|conv_3x3~0|skip_connect~1|+|avg_pool_3x3~0|conv_1x1~1|conv_3x3~2|"
+from tests.helpers.trained import ARCH, trained_cell
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +36,8 @@ def data():
 
 
 @pytest.fixture(scope="module")
-def trained(data):
-    trainer = Trainer(epochs=4, lr=0.1, batch_size=128, network={"channels": 8}, keep_model=True)
-    trainer(CellSpace().parse(ARCH))
-    return trainer.last_model_.cpu().eval()
+def trained():
+    return trained_cell()
 
 
 def test_hinton_loss_by_hand():

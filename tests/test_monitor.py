@@ -5,13 +5,10 @@ import pytest
 import torch
 from scipy.stats import ks_2samp
 
-from nasnb import CellSpace
 from nasnb.data import load_dataset
 from nasnb.deploy import Monitor, shift_images
 from nasnb.deploy.monitor import input_statistic
-from nasnb.evaluation import Trainer
-
-ARCH = "|conv_3x3~0|+|conv_3x3~0|skip_connect~1|+|avg_pool_3x3~0|conv_1x1~1|conv_3x3~2|"
+from tests.helpers.trained import trained_cell
 
 
 @pytest.fixture(scope="module")
@@ -20,10 +17,8 @@ def data():
 
 
 @pytest.fixture(scope="module")
-def model(data):
-    trainer = Trainer(epochs=4, lr=0.1, batch_size=128, network={"channels": 8}, keep_model=True)
-    trainer(CellSpace().parse(ARCH))
-    return trainer.last_model_.cpu().eval()
+def model():
+    return trained_cell()
 
 
 def test_clean_batches_raise_no_alert_and_drift_does(model, data):
