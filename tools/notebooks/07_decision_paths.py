@@ -13,6 +13,7 @@
 
 # %%
 import shutil
+import textwrap
 
 import torch
 
@@ -38,6 +39,14 @@ from nasnb.strategies import get
 
 torch.set_num_threads(1)  # small networks on a shared CPU run fastest on one thread
 
+
+def show(text: str, width: int = 96) -> None:
+    """Print prose wrapped between words (a notebook's output area would otherwise cut long
+    lines anywhere, even mid-word); architecture strings are never split."""
+    for paragraph in text.split("\n"):
+        print(textwrap.fill(paragraph, width, break_long_words=False, break_on_hyphens=False))
+
+
 # %% [markdown]
 # ## The family tree of an evolution run
 #
@@ -54,13 +63,14 @@ Search(space, strategy, evaluator, budget=150, seed=0, run_dir="runs/07_evolutio
 run = nasnb.load_run("runs/07_evolution")
 graph = lineage_graph(run)
 kinds = [data["kind"] for _, _, data in graph.edges(data=True)]
-print(f"{graph.number_of_nodes()} trials, {graph.number_of_edges()} parent links: "
-      f"{kinds.count('mutation')} mutations, {kinds.count('crossover')} crossover links")
+print(
+    f"{graph.number_of_nodes()} trials, {graph.number_of_edges()} parent links: "
+    f"{kinds.count('mutation')} mutations, {kinds.count('crossover')} crossover links"
+)
 
 # %%
 path = path_to_best(run)
-plot_lineage(graph, highlight=[t.id for t in path]);
-
+plot_lineage(graph, highlight=[t.id for t in path])
 # %% [markdown]
 # Grey lines are all parent → child links; the red line is `path_to_best`: starting from the best
 # trial, follow its (first) parent back until a trial of the random initial population. (With
@@ -74,7 +84,8 @@ plot_lineage(graph, highlight=[t.id for t in path]);
 # %%
 # NBVAL_CHECK_OUTPUT
 for line in explain_path(run):
-    print(line, end="\n\n")
+    show(line)
+    print()
 
 # %% [markdown]
 # Notice how many steps *lost* accuracy: evolution keeps a child in the population whatever it
@@ -97,7 +108,8 @@ for name, params in others.items():
     s = Search(space, get(name, **params), evaluator, budget=12, seed=0).run()
     last = s.trials[-1]
     print(f"— {name} —")
-    print(explain_trial(s, last.id), end="\n\n")
+    show(explain_trial(s, last.id))
+    print()
 
 # %% [markdown]
 # Q-learning reports its ε and the Q-value of each choice; REINFORCE the probability of each
@@ -107,6 +119,7 @@ for name, params in others.items():
 #
 # Failures are part of the record too:
 
+
 # %%
 def fragile(arch):
     """The table, except that cells with a pooling first edge 'run out of memory'."""
@@ -115,9 +128,9 @@ def fragile(arch):
     return evaluator(arch)
 
 
-s = Search(space, "random", fragile, budget=10, seed=0).run()
+s = Search(space, "random", fragile, budget=10, seed=0, fail_fast=None).run()  # fail_fast=None: record failures, go on
 failed = next(t for t in s.trials if not t.ok)
-print(explain_trial(s, failed.id))
+show(explain_trial(s, failed.id))
 
 # %% [markdown]
 # ## The decision path of a network for one input
@@ -140,8 +153,7 @@ model = trainer.last_model_
 digits = load_dataset("digits")
 x, label = digits.val.x[7], int(digits.val.y[7])
 explanation = explain_input(model, x, label=label)
-plot_input_explanation(explanation);
-
+plot_input_explanation(explanation)
 # %%
 print(explanation.paths.round(3).to_string(index=False))
 
@@ -151,8 +163,7 @@ print(explanation.paths.round(3).to_string(index=False))
 # cells *see*? Each tile is one channel of that layer's output for this digit:
 
 # %%
-plot_feature_maps(explanation.feature_maps);
-
+plot_feature_maps(explanation.feature_maps)
 # %% [markdown]
 # ## Decision boundaries on the two moons
 #
@@ -165,11 +176,12 @@ chains = ChainSpace(layer_types=("fc",), max_layers=3)
 trainer = Trainer("moons", epochs=30, keep_model=True)
 boundaries = []
 search = Search(chains, "random", trainer, budget=6, seed=1)
-search.on("trial_finished", lambda t: boundaries.append(
-    decision_boundary(trainer.last_model_, "moons", title=t.arch, accuracy=t.score())))
+search.on(
+    "trial_finished",
+    lambda t: boundaries.append(decision_boundary(trainer.last_model_, "moons", title=t.arch, accuracy=t.score())),
+)
 search.run()
-plot_decision_boundaries(boundaries, ncols=3);
-
+plot_decision_boundaries(boundaries, ncols=3)
 # %% [markdown]
 # Similar accuracies hide different functions: some networks wrap their boundary around both
 # moons, others after 30 epochs still separate them with a gently bent line, as a linear model
@@ -179,7 +191,54 @@ plot_decision_boundaries(boundaries, ncols=3);
 # %%
 curves = training_curves(search)
 best_trial = search.best
-plot_training_curves(curves, column="val_accuracy", highlight=[best_trial.id]);
+plot_training_curves(curves, column="val_accuracy", highlight=[best_trial.id])
+
+# %% [markdown]
+# ## Exercises
+#
+# Replace each `...` and run the check below it: it says *correct* or gives a hint, never the answer.
+#
+# **7.1** How many trials lie on the line of descent from the random ancestor to the best trial of
+# `run` (both ends included)?
+
+# %%
+from nasnb.grading import check
+
+# %% [answer 7.1]
+q71 = ...  # a number
+### BEGIN SOLUTION
+q71 = len(path_to_best(run))
+### END SOLUTION
+
+# %% [check 7.1]
+check("7.1", q71, expect=15, hint="`path_to_best(run)` is that line, oldest first")
+
+# %% [markdown]
+# **7.2** On that line, how many edits (parent → child) *lost* validation accuracy?
+
+# %% [answer 7.2]
+q72 = ...  # a number
+### BEGIN SOLUTION
+line = path_to_best(run)
+q72 = sum(child.score() < parent.score() for parent, child in zip(line, line[1:]))
+### END SOLUTION
+
+# %% [check 7.2]
+check("7.2", q72, expect=7, hint="pair each trial of the path with the next one (`zip(line, line[1:])`) and compare `.score()`")
+
+# %% [markdown]
+# **7.3** The run made 150 evaluations. How many *distinct networks* (canonical keys) did they cover?
+# (A strategy that re-evaluates a network spends budget without learning anything new; nasnb's
+# strategies skip networks they have already evaluated, many libraries do not.)
+
+# %% [answer 7.3]
+q73 = ...  # a number
+### BEGIN SOLUTION
+q73 = len({space.parse(t.arch).key for t in run.trials})
+### END SOLUTION
+
+# %% [check 7.3]
+check("7.3", q73, expect=150, hint="a set of `space.parse(t.arch).key` over `run.trials`")
 
 # %% [markdown]
 # **Try it yourself**
