@@ -153,7 +153,6 @@ class Search(Events):
     def to_dataframe(self):
         return trials_dataframe(self.trials)
 
-    # -- the shared trial-recording steps (also used by parallel.py) --------------------------------
     def _refill(self) -> None:
         """Ask until ``max_pending`` proposals are out (never past the evaluation budget)."""
         cap = self.budget.evaluations if self.budget is not None else None
@@ -278,7 +277,6 @@ class Search(Events):
                 }
             )
 
-    # -- running ------------------------------------------------------------------------------
     def run(self, background: bool = False) -> Search:
         """Step until the budget is spent or ``stop()``; with ``background`` return at once.
 
