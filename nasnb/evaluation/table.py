@@ -221,6 +221,14 @@ class BenchmarkTable:
             seed_val_accuracy=tuple(_float(v) for v in self.seed_val_accuracy[row]),
         )
 
+    @functools.cached_property
+    def mean_curves(self) -> dict[str, np.ndarray]:
+        """Every stored curve averaged over the seeds that trained (cell x epoch), computed once."""
+        done = ((self.status == OK)[:, None] & (self.seed_status == OK))[:, :, None]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # missing cells stay NaN
+            return {name: np.nanmean(np.where(done, v, np.nan), axis=1) for name, v in self.seed_curves.items()}
+
     def representative(self, row: int) -> Architecture:
         """The first cell (in CellSpace iteration order) whose distinct cell is ``row``."""
         return cell_from_number(int(self.first_numbers[row]))
@@ -419,8 +427,7 @@ class TableEvaluator:
         epochs = int(epochs)
         column = self._column(table, row)
         if column is None:
-            done = table.seed_status[row] == OK
-            curves = {name: values[row, done, :epochs].mean(axis=0) for name, values in table.seed_curves.items()}
+            curves = {name: values[row, :epochs] for name, values in table.mean_curves.items()}
             accuracy, test, seconds = table.val_accuracy[row], table.test_accuracy[row], table.train_seconds[row]
         else:
             curves = {name: values[row, column, :epochs] for name, values in table.seed_curves.items()}
