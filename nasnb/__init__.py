@@ -6,8 +6,10 @@ The top level stays light (no torch import): spaces, strategies, Search and the 
 __version__ = "0.1.0"
 
 from .budget import Budget  # noqa: E402
+from .resume import resume_search  # noqa: E402
 from .runs import Run, load_run  # noqa: E402
 from .search import Search  # noqa: E402
+from .search_checks import SearchFailed  # noqa: E402
 from .spaces import Architecture, CellSpace, ChainSpace, HyperSpace, ProductSpace, get_space  # noqa: E402
 from .trial import Proposal, Trial  # noqa: E402
 
@@ -21,8 +23,10 @@ __all__ = [
     "Proposal",
     "Run",
     "Search",
+    "SearchFailed",
     "Trial",
     "__version__",
     "get_space",
     "load_run",
+    "resume_search",
 ]

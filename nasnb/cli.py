@@ -3,17 +3,25 @@
 nasnb search --space cell --strategy evolution --dataset digits --budget 50 --seed 0 --run-dir runs/demo
 nasnb resume runs/demo
 nasnb show runs/demo
+nasnb export-optuna runs/demo --storage sqlite:///runs/demo.db
+nasnb export-tensorboard runs/demo --logdir runs/demo-tb
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 EXIT_USAGE = 2
+EXIT_FAILED = 1  # the search ran but failed systemically
+EXIT_INTERRUPTED = 130
+_STARTED = time.perf_counter()
 
 
 def _parse_value(text: str) -> Any:
@@ -61,10 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--budget", required=True, help="evaluations (50) or a duration ('10min')")
     search.add_argument("--seed", type=int, default=0)
     search.add_argument("--run-dir", required=True, help="directory for run.json and trials.jsonl")
+    search.add_argument("--trial-timeout", type=float, default=None, help="seconds after which a trial fails")
 
     resume = sub.add_parser("resume", help="continue a stopped or killed search")
     resume.add_argument("run_dir")
     resume.add_argument("--budget", default=None, help="new total budget (default: the recorded one)")
+    resume.add_argument("--trial-timeout", type=float, default=None, help="seconds after which a trial fails")
+
+    optuna = sub.add_parser("export-optuna", help="write a run into an Optuna storage (optuna-dashboard reads it)")
+    optuna.add_argument("run_dir")
+    optuna.add_argument("--storage", required=True, help="Optuna storage URL, e.g. sqlite:///runs/demo.db")
+    optuna.add_argument("--study-name", default=None, help="default: the run directory's name")
+    tensorboard = sub.add_parser("export-tensorboard", help="write a run as a TensorBoard HParams experiment")
+    tensorboard.add_argument("run_dir")
+    tensorboard.add_argument("--logdir", required=True, help="new or empty directory for the event files")
 
     show = sub.add_parser("show", help="summarise a run: best trials, failures, time")
     show.add_argument("run_dir")
@@ -96,15 +114,19 @@ def _evaluator(args: argparse.Namespace):
 
 
 def _run_with_progress(search, out=sys.stderr) -> int:
+    """Run with a progress bar; each step costs the same however many trials the run holds."""
     from tqdm.auto import tqdm
 
+    from .search_checks import SearchFailed
+
     total = search.budget.evaluations if search.budget and search.budget.evaluations else None
-    bar = tqdm(total=total, initial=len(search.trials), unit="trial", file=out, dynamic_ncols=True)
+    bar = tqdm(total=total, initial=len(search.trials), unit="trial", file=out, dynamic_ncols=True, mininterval=0.2)
 
     def finished(trial) -> None:
-        best = search.best
+        best = search.best  # kept up to date by the search: no scan of all trials
+        last = trial.score(search.metric)
         bar.set_postfix_str(
-            f"last {trial.status} {trial.metrics.get('accuracy', float('nan')):.3f} | "
+            f"last {trial.status} {last if last is not None else float('nan'):.3f} | "
             f"best {best.score(search.metric) if best else float('nan'):.3f}",
             refresh=False,
         )
@@ -116,21 +138,31 @@ def _run_with_progress(search, out=sys.stderr) -> int:
 
     search.on("trial_finished", finished)
     search.on("trial_progress", progress)
+    code = 0
     try:
         search.run()
     except KeyboardInterrupt:
         bar.close()
         print(f"\ninterrupted; continue with: nasnb resume {search.run_dir}", file=out)
-        return 130
+        code = EXIT_INTERRUPTED
+    except SearchFailed as err:
+        bar.close()
+        print(f"nasnb: search stopped: {err}", file=out)
+        code = EXIT_FAILED
     finally:
         search.close()
     bar.close()
+    if code == EXIT_INTERRUPTED:
+        return code
     best = search.best
     failed = sum(not t.ok for t in search.trials)
-    print(f"{len(search.trials)} trials ({failed} failed) in {search.elapsed:.1f}s; run log: {search.run_dir}")
+    print(
+        f"{len(search.trials)} trials ({failed} failed) in {time.perf_counter() - _STARTED:.1f}s "
+        f"(search {search.elapsed:.1f}s, the rest loading and reporting); run log: {search.run_dir}"
+    )
     if best is not None:
         print(f"best: trial {best.id} {search.metric}={best.score(search.metric):.4f}  {best.arch}")
-    return 0
+    return code
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -144,14 +176,22 @@ def cmd_search(args: argparse.Namespace) -> int:
     else:
         space = get_space(args.space)
     strategy = strategies.get(args.strategy, **_params(args.param, "--param"))
-    search = Search(space, strategy, _evaluator(args), budget=args.budget, seed=args.seed, run_dir=args.run_dir)
+    search = Search(
+        space,
+        strategy,
+        _evaluator(args),
+        budget=args.budget,
+        seed=args.seed,
+        run_dir=args.run_dir,
+        trial_timeout=args.trial_timeout,
+    )
     return _run_with_progress(search)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from .search import Search
+    from .resume import resume_search
 
-    search = Search.resume(args.run_dir, budget=args.budget)
+    search = resume_search(args.run_dir, budget=args.budget, trial_timeout=args.trial_timeout)
     if search.done:
         print(f"{args.run_dir} already finished its budget ({len(search.trials)} trials); pass --budget N to extend it")
         search.close()
@@ -160,27 +200,64 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from .runs import load_run
+    from .runs import current_holder, load_run
+    from .runs.files import check_run_dir, read_config
 
+    check_run_dir(__import__("pathlib").Path(args.run_dir))
+    read_config(__import__("pathlib").Path(args.run_dir))  # a damaged run.json is named, not a traceback
     run = load_run(args.run_dir)
-    print(summary(run, top=args.top))
+    print(summary(run, top=args.top, holder=current_holder(args.run_dir)))
     return 0
 
 
-def summary(run, top: int = 10) -> str:
-    """A plain-text report of a run: configuration, best trials, failures and time."""
+def cmd_export_optuna(args: argparse.Namespace) -> int:
+    from .runs.optuna_export import export_optuna
+
+    study = export_optuna(args.run_dir, args.storage, study_name=args.study_name)
+    done = [t for t in study.trials if t.state.name == "COMPLETE"]
+    print(f"{len(study.trials)} trials ({len(done)} complete) -> study {study.study_name!r} in {args.storage}")
+    if done and len(study.directions) == 1:
+        best = study.best_trial
+        print(f"best: nasnb trial {best.user_attrs['nasnb_id']} value={best.value:.4f}  {best.user_attrs['arch']}")
+    print(f"open it with: optuna-dashboard {args.storage}")
+    return 0
+
+
+def cmd_export_tensorboard(args: argparse.Namespace) -> int:
+    from .runs.tensorboard_export import export_tensorboard_hparams
+
+    logdir = export_tensorboard_hparams(args.run_dir, args.logdir)
+    print(f"wrote {args.run_dir} to {logdir}; open it with: tensorboard --logdir {logdir} (HPARAMS tab)")
+    return 0
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n"}
+
+
+def safe(value: Any, limit: int = 300) -> str:
+    """Text from a run log as a terminal should show it: control characters escaped, long text cut."""
+    text = str(value).translate(_CONTROL).replace("\n", "\\n")
+    return text if len(text) <= limit else text[: limit - 20] + f"... ({len(text)} characters)"
+
+
+def summary(run, top: int = 10, holder: dict | None = None) -> str:
+    """A plain-text report of a run: configuration, best trials, failures and time (log text escaped)."""
+    from .runs.lock import describe
+
     config = run.config
     metric = run.metric
     ok = [t for t in run.trials if t.ok]
     failed = [t for t in run.trials if not t.ok]
     lines = [
-        f"run {run.path}",
-        f"  space {config['space']['type']}  strategy {config['strategy']['name']} {config['strategy']['params']}",
-        f"  evaluator {config['evaluator']['name']}  seed {config.get('seed')}  budget {config.get('budget')}",
+        f"run {safe(run.path)}" + (f"  (live: written by {safe(describe(holder))})" if holder else ""),
+        f"  space {safe(config['space'].get('type'))}  strategy {safe(config['strategy'].get('name'))} "
+        f"{safe(config['strategy'].get('params'))}",
+        f"  evaluator {safe(config['evaluator'].get('name'))}  seed {safe(config.get('seed'))}  "
+        f"budget {safe(config.get('budget'))}",
         f"  {len(run.trials)} trials: {len(ok)} ok, {len(failed)} failed; "
         f"evaluation time {sum(t.seconds for t in run.trials):.1f}s",
     ]
-    lines.extend(f"  warning: {p}" for p in run.problems)
+    lines.extend(f"  warning: {safe(p)}" for p in run.problems)
     if ok:
         ranked = sorted(ok, key=lambda t: (-(t.score(metric) or 0.0), t.id))[:top]
         lines.append(f"\n  best {len(ranked)} by {metric}:")
@@ -188,23 +265,46 @@ def summary(run, top: int = 10) -> str:
         for t in ranked:
             params = t.metrics.get("params")
             lines.append(
-                f"  {t.id:>5} {t.score(metric):>9.4f} {params if params is not None else '-':>9} "
-                f"{t.seconds:>8.2f}  {t.arch}"
+                f"  {t.id:>5} {t.score(metric):>9.4f} {safe(params if params is not None else '-'):>9} "
+                f"{t.seconds:>8.2f}  {safe(t.arch)}"
             )
     if failed:
         lines.append(f"\n  failures ({len(failed)}):")
-        lines.extend(f"  {t.id:>5}  {t.error}  [{t.arch}]" for t in failed[:top])
+        lines.extend(f"  {t.id:>5}  {safe(t.error)}  [{safe(t.arch)}]" for t in failed[:top])
     return "\n".join(lines)
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> str:
+    return f"nasnb: warning: {safe(message, 2000)}\n"
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """SIGTERM (a scheduler, ``kill``) is handled as Ctrl-C: the search stops cleanly and can be resumed."""
+    signal.raise_signal(signal.SIGINT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"search": cmd_search, "resume": cmd_resume, "show": cmd_show}
+    commands = {
+        "search": cmd_search,
+        "resume": cmd_resume,
+        "show": cmd_show,
+        "export-optuna": cmd_export_optuna,
+        "export-tensorboard": cmd_export_tensorboard,
+    }
+    warnings.formatwarning = _one_line_warning
+    if args.command in ("search", "resume") and __import__("threading").current_thread().name == "MainThread":
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return commands[args.command](args)
-    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as err:
-        print(f"nasnb {args.command}: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:  # before the search started (e.g. while importing torch or reading the log)
+        hint = f"; continue with: nasnb resume {args.run_dir}" if args.command != "show" else ""
+        print(f"nasnb {args.command}: interrupted{hint}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, TypeError, KeyError, OSError, RuntimeError, ImportError) as err:
+        # every expected failure is one line naming the problem; an unexpected one still shows its traceback
+        print(f"nasnb {args.command}: error: {safe(err, 2000)}", file=sys.stderr)
         return EXIT_USAGE
 
 

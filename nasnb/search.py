@@ -2,63 +2,56 @@
 
 ``step()`` runs exactly one proposal -> evaluation -> record. ``run()`` repeats it until the
 budget is spent, in the foreground or in a background thread (``background=True``) so a
-notebook stays responsive; ``pause()``, ``resume()`` and ``stop()`` work from any thread and
-reach into a running Trainer within one batch. Every finished trial is appended to the run
-log before anyone is told about it, so a crash never loses a result that was shown.
+notebook stays responsive; ``pause()``, ``unpause()`` and ``stop()`` work from any thread and
+act within a second, whatever the evaluation is doing. Every finished trial is appended to the
+run log before anyone is told about it, so a crash never loses a result that was shown.
+
+The order in which the strategy is asked and told is fixed by the settings, never by timing:
+up to ``max_pending`` proposals are out at once (1 without an executor) and results are told in
+the order they were asked. That is what makes a stopped, killed or parallel run resume and
+replay exactly (``runs/replay.py``). Where the rest lives: docs/architecture.md.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
-import math
 import os
 import threading
 import time
-import traceback
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import __version__
 from .budget import Budget
-from .evaluation.control import Control, EvaluationInterrupted, controlled
-from .evaluation.registry import describe_evaluator, evaluator_from_description
-from .runs.files import CHECKPOINT_FILE, RUN_FILE, TRIALS_FILE, RunLogError, RunWriter, read_json, read_trials, report
-from .runs.load import best_trial, trials_dataframe
-from .runs.replay import fast_forward, strategy_from_config
-from .spaces import BaseSpace, space_from_config, space_to_config
+from .deprecated import deprecated_resume
+from .evaluation.control import Control, sigint_stops
+from .evaluation.registry import describe_evaluator
+from .evaluation.runner import Job, Outcome, Runner, outcome_of
+from .events import EVENTS, STATES, Events  # noqa: F401  (re-exported)
+from .runs.load import trials_dataframe
+from .runs.record import RunRecorder, run_config
+from .runs.replay import ask_checked, check_matches
+from .search_checks import SearchFailed, check_settings, systemic_failure
+from .spaces import BaseSpace, space_to_config
 from .strategies import BaseStrategy, get
-from .trial import FAILED, OK, Proposal, Trial, jsonable
-
-EVENTS = ("trial_started", "trial_progress", "trial_finished", "state_changed")
-STATES = ("idle", "running", "paused", "stopping", "stopped", "finished")
+from .trial import Proposal, Trial, jsonable
 
 
-class _ClassOrInstance:
-    """``Search.resume(run_dir)`` continues a run from disk; ``search.resume()`` un-pauses."""
-
-    def __init__(self, for_class: Callable[..., Any], for_instance: Callable[..., Any]) -> None:
-        self.for_class, self.for_instance = for_class, for_instance
-        self.__doc__ = for_class.__doc__
-
-    def __get__(self, instance: Any, owner: type) -> Callable[..., Any]:
-        if instance is None:
-            return self.for_class.__get__(owner, owner)
-        return self.for_instance.__get__(instance, owner)
-
-
-class Search:
+class Search(Events):
     """A steppable search over ``space`` with ``strategy`` and ``evaluator``.
 
     ``evaluator`` is any callable ``f(arch) -> {"accuracy": float, ...}`` (accuracy in [0, 1]);
     it may raise, which records a failed trial and the search goes on. ``metric`` names the
-    result the search ranks by (``accuracy`` unless, say, a zero-cost proxy scores instead). ``strategy`` is a
-    BaseStrategy or a registered name. ``budget`` is a number of evaluations, a duration
-    ("5min") or a Budget. With ``run_dir`` every trial is written to disk as it finishes.
-    ``executor`` (a concurrent.futures Executor, e.g. a Dask client's ``get_executor()``)
-    evaluates up to ``n_workers`` proposals at once; trajectories are then no longer
-    reproducible step for step, since results return in completion order.
+    result the search ranks by. ``strategy`` is a BaseStrategy or a registered name. ``budget`` is
+    a number of evaluations, a duration ("5min") or a Budget. With ``run_dir`` every trial is
+    written to disk as it lands and the directory is locked against a second writer.
+    ``executor`` (a concurrent.futures Executor, e.g. a Dask client's ``get_executor()``) evaluates
+    up to ``n_workers`` proposals at once (default: the executor's real worker count).
+    ``trial_timeout`` (seconds) fails a trial that takes longer and goes on. ``fail_fast``: when the
+    first that many trials all fail with the same error, ``run()`` stops and raises SearchFailed,
+    since the problem is the setup, not the architectures (None to never stop).
     """
 
     def __init__(
@@ -74,114 +67,82 @@ class Search:
         n_workers: int | None = None,
         metric: str = "accuracy",
         checkpoint_every: float = 2.0,
+        trial_timeout: float | None = None,
+        fail_fast: int | None = 3,
+        continue_run: bool = False,
     ) -> None:
-        if not isinstance(space, BaseSpace):
-            raise TypeError(f"space must be a nasnb space (e.g. CellSpace()), got {type(space).__name__}")
-        if not callable(evaluator):
-            raise TypeError(f"evaluator must be callable as evaluator(arch), got {type(evaluator).__name__}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, got {seed!r}")
+        from .parallel import worker_count
+
         self.space = space
         self.strategy = get(strategy) if isinstance(strategy, str) else strategy
-        if not isinstance(self.strategy, BaseStrategy):
-            raise TypeError(f"strategy must be a BaseStrategy or a name, got {type(strategy).__name__}")
         self.evaluator = evaluator
         self.budget = Budget.parse(budget)
         self.seed = seed
         self.metric = metric
         self.executor = executor
-        self.n_workers = n_workers or getattr(executor, "_max_workers", None) or 2
+        self.n_workers = n_workers if n_workers is not None else worker_count(executor)
         self.checkpoint_every = checkpoint_every
+        self.trial_timeout = trial_timeout
+        self.fail_fast = fail_fast
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        strategy_metric = getattr(self.strategy, "metric", metric)
-        if isinstance(strategy_metric, str) and strategy_metric != metric:
-            warnings.warn(
-                f"the strategy optimises {strategy_metric!r} but the search ranks trials by {metric!r}; "
-                f"pass metric={strategy_metric!r} to both unless that is what you want",
-                UserWarning,
-                stacklevel=2,
-            )
+        check_settings(self, strategy, run_dir)
+        self.max_pending = self.n_workers if executor is not None else 1
 
+        Events.__init__(self)
         self.trials: list[Trial] = []
-        self.callback_errors: list[str] = []
-        self.strategy.setup(space, seed)
-        self._listeners: dict[str, list[Callable[..., Any]]] = {e: [] for e in EVENTS}
-        self._state = "idle"
+        self.failure: SearchFailed | None = None
         self._control = Control(on_progress=self._on_progress)
         self._step_lock = threading.RLock()
         self._thread: threading.Thread | None = None
-        self._pending: Proposal | None = None
+        self._runner = Runner()
+        self._jobs: dict[int, Job] = {}  # evaluations still running after a stop (re-attached by the next step)
+        self._queue: collections.deque[tuple[int, Proposal]] = collections.deque()  # asked, not told
+        self._results: dict[int, Trial] = {}  # landed, not told
+        self._asked = 0
+        self._told = 0
+        self._best: Trial | None = None
         self._looping = False
         self._current: dict[str, Any] | None = None
         self._elapsed = 0.0
         self._last_checkpoint = 0.0
-        self._writer: RunWriter | None = None
+        self._consistent = True
+        self._recorder: RunRecorder | None = None
+        self.strategy.setup(space, seed)
         if self.run_dir is not None:
-            self._writer = RunWriter(self.run_dir, self._config())
+            if continue_run:
+                from .resume import restore_into
 
-    # -- configuration ------------------------------------------------------------------------
+                restore_into(self)
+            else:
+                self._recorder = RunRecorder.create(self.run_dir, self._config())
+
     def _config(self) -> dict[str, Any]:
-        import platform
+        return run_config(
+            space=space_to_config(self.space),
+            strategy={"name": self.strategy.name, "params": jsonable(self.strategy.get_params())},
+            seed=self.seed,
+            budget=self.budget.to_dict() if self.budget else None,
+            metric=self.metric,
+            evaluator=describe_evaluator(self.evaluator),
+            max_pending=self.max_pending,
+            trial_timeout=self.trial_timeout,
+        )
 
-        import numpy
-
-        versions = {"nasnb": __version__, "python": platform.python_version(), "numpy": numpy.__version__}
-        torch = __import__("sys").modules.get("torch")
-        if torch is not None:
-            versions["torch"] = torch.__version__
-        return {
-            "format": 1,
-            "space": space_to_config(self.space),
-            "strategy": {"name": self.strategy.name, "params": jsonable(self.strategy.get_params())},
-            "seed": self.seed,
-            "budget": self.budget.to_dict() if self.budget else None,
-            "metric": self.metric,
-            "evaluator": describe_evaluator(self.evaluator),
-            "versions": versions,
-            "created": time.time(),
-        }
-
-    # -- events -------------------------------------------------------------------------------
-    def on(self, event: str, callback: Callable[..., Any]) -> Callable[[], None]:
-        """Call ``callback(payload)`` on ``event``; returns a function that unsubscribes.
-
-        Events: ``trial_started`` (dict with id, arch, decision), ``trial_progress`` (dict from
-        the evaluator, e.g. epoch), ``trial_finished`` (Trial), ``state_changed`` (state name).
-        Callbacks run in the searching thread; an exception in one is kept in
-        ``callback_errors`` and warned about, never allowed to break the search.
-        """
-        if event not in self._listeners:
-            raise ValueError(f"unknown event {event!r}; choose from {list(EVENTS)}")
-        self._listeners[event].append(callback)
-        return lambda: self._listeners[event].remove(callback) if callback in self._listeners[event] else None
-
-    def _emit(self, event: str, payload: Any) -> None:
-        for callback in list(self._listeners[event]):
-            try:
-                callback(payload)
-            except Exception as err:  # a broken view must not stop the search
-                message = f"{event} callback {getattr(callback, '__qualname__', callback)!r} raised {err!r}"
-                self.callback_errors.append(message)
-                warnings.warn(message, RuntimeWarning, stacklevel=2)
-
+    # -- events (on, state: events.py) --------------------------------------------------------
     def _on_progress(self, info: dict[str, Any]) -> None:
         if self._current is not None:
             self._emit("trial_progress", {"id": self._current["id"], **info})
 
-    @property
-    def state(self) -> str:
-        return self._state
-
-    def _set_state(self, state: str) -> None:
-        if state != self._state:
-            self._state = state
-            self._emit("state_changed", state)
-
     # -- results ------------------------------------------------------------------------------
     @property
     def best(self) -> Trial | None:
-        """The successful trial with the highest metric so far."""
-        return best_trial(self.trials, self.metric)
+        """The successful trial with the highest metric so far (kept as trials land: O(1))."""
+        return self._best
+
+    @property
+    def pending(self) -> list[Proposal]:
+        """Proposals asked but not yet told, oldest first (the next run evaluates them first)."""
+        return [p for _, p in self._queue]
 
     @property
     def elapsed(self) -> float:
@@ -194,6 +155,77 @@ class Search:
     def to_dataframe(self):
         return trials_dataframe(self.trials)
 
+    # -- the shared trial-recording steps (also used by parallel.py) --------------------------------
+    def _refill(self) -> None:
+        """Ask until ``max_pending`` proposals are out (never past the evaluation budget)."""
+        cap = self.budget.evaluations if self.budget is not None else None
+        while len(self._queue) < self.max_pending and (cap is None or self._asked < cap):
+            proposal = ask_checked(self.strategy, self.space)
+            if self._asked in self._results:  # landed before a restart: it must be the same proposal
+                check_matches(proposal, self._results[self._asked], self.space)
+            self._queue.append((self._asked, proposal))
+            self._asked += 1
+
+    def _start(self, trial_id: int, proposal: Proposal) -> None:
+        self._current = {"id": trial_id, "arch": str(proposal.arch), "decision": proposal.decision}
+        self._emit("trial_started", dict(self._current))
+
+    def _land(self, trial_id: int, proposal: Proposal, outcome: Outcome, started: float) -> Trial:
+        """Record a finished evaluation: to disk first, then memory; told later, in ask order."""
+        trial = Trial(
+            id=trial_id,
+            step=len(self.trials),
+            arch=str(proposal.arch),
+            decision=proposal.decision,
+            metrics=outcome.metrics,
+            status=outcome.status,
+            error=outcome.error,
+            started=started,
+            seconds=outcome.seconds,
+            fidelity=jsonable(proposal.fidelity) if proposal.fidelity else None,
+        )
+        if self._recorder is not None:
+            self._recorder.append(trial)  # on disk before anybody hears of it
+        self.trials.append(trial)
+        self._results[trial_id] = trial
+        self._jobs.pop(trial_id, None)
+        score = trial.score(self.metric)
+        if score is not None and (self._best is None or score > self._best.score(self.metric)):
+            self._best = trial
+        if self.failure is None:
+            self.failure = systemic_failure(self)
+        return trial
+
+    def _tell_ready(self) -> None:
+        """Tell landed results in ask order, refilling between tells as replay does."""
+        self._consistent = False  # an error in ask or tell leaves a state no checkpoint may keep
+        while True:
+            self._refill()
+            if not self._queue or self._queue[0][0] not in self._results:
+                break
+            trial_id, _ = self._queue.popleft()
+            self.strategy.tell(self._results.pop(trial_id))
+            self._told += 1
+        self._consistent = True
+        self._maybe_checkpoint()
+
+    def _maybe_checkpoint(self, force: bool = False) -> None:
+        if self._recorder is None or self._recorder.closed or not self._consistent:
+            return
+        now = time.monotonic()
+        if force or now - self._last_checkpoint >= self.checkpoint_every:
+            with self._step_lock:
+                self._recorder.save_checkpoint(
+                    strategy_state=self.strategy.state_dict(),
+                    told=self._told,
+                    asked=self._asked,
+                    pending=list(self._queue),
+                    max_pending=self.max_pending,
+                    cap=self.budget.evaluations if self.budget is not None else None,
+                    elapsed=self._elapsed,
+                )
+            self._last_checkpoint = now
+
     # -- stepping -----------------------------------------------------------------------------
     def step(self) -> Trial | None:
         """Propose, evaluate and record exactly one trial; None if stopped during it or over budget."""
@@ -204,74 +236,55 @@ class Search:
                 self._control.stop_requested.clear()
                 self._control.running.set()
             t0 = time.perf_counter()
-            proposal, trial_id = self._ask()
-            self._current = {"id": trial_id, "arch": str(proposal.arch), "decision": proposal.decision}
-            self._emit("trial_started", dict(self._current))
-            started = time.time()
             try:
-                with controlled(self._control):
-                    outcome = _evaluate(self.evaluator, proposal, self.metric)
-            except EvaluationInterrupted:
+                return self._step()
+            finally:
                 self._elapsed += time.perf_counter() - t0
-                self._current = None
-                return None
-            return self._record(trial_id, proposal, outcome, started, time.perf_counter() - t0)
 
-    def _ask(self) -> tuple[Proposal, int]:
-        if self._pending is None:
-            proposal = self.strategy.ask()
-            if not isinstance(proposal, Proposal):
-                raise TypeError(f"{type(self.strategy).__name__}.ask() must return a Proposal, got {proposal!r}")
-            self._pending = Proposal(self.space.validate(proposal.arch), jsonable(proposal.decision), proposal.fidelity)
-        return self._pending, len(self.trials)
+    def _step(self) -> Trial | None:
+        self._tell_ready()
+        trial_id, proposal = next(((i, p) for i, p in self._queue if i not in self._results), (None, None))
+        if trial_id is None:
+            return None
+        job = self._jobs.get(trial_id)
+        if job is None:  # not still running from before a stop
+            self._start(trial_id, proposal)
+            job = Job(trial_id, self.evaluator, proposal, self.metric, self._control.child())
+            self._jobs[trial_id] = self._runner.start(job)
+        outcome = outcome_of(job, self._control, self.trial_timeout, self._note_late)
+        if outcome is None:  # interrupted, or still running after a stop: it stays pending
+            if job.done.is_set():
+                self._jobs.pop(trial_id, None)
+            self._current = None
+            return None
+        return self._finish(trial_id, proposal, outcome, job.started)
 
-    def _record(
-        self,
-        trial_id: int,
-        proposal: Proposal,
-        outcome: tuple[str, dict[str, Any], str | None, float],
-        started: float,
-        step_seconds: float,
-    ) -> Trial:
-        status, metrics, error, eval_seconds = outcome
-        trial = Trial(
-            id=trial_id,
-            step=len(self.trials),
-            arch=str(proposal.arch),
-            decision=proposal.decision,
-            metrics=metrics,
-            status=status,
-            error=error,
-            started=started,
-            seconds=eval_seconds,
-            fidelity=jsonable(proposal.fidelity) if proposal.fidelity else None,
-        )
-        if self._writer is not None:
-            self._writer.append(trial)  # on disk before anybody hears of it
-        self._pending = None
+    def _finish(self, trial_id: int, proposal: Proposal, outcome: Outcome, started: float) -> Trial:
+        trial = self._land(trial_id, proposal, outcome, started)
         self._current = None
-        self.trials.append(trial)
-        self.strategy.tell(trial)
-        self._elapsed += step_seconds
-        self._maybe_checkpoint()
+        self._tell_ready()
         self._emit("trial_finished", trial)
         return trial
 
-    def _maybe_checkpoint(self, force: bool = False) -> None:
-        if self._writer is None:
-            return
-        now = time.monotonic()
-        if force or now - self._last_checkpoint >= self.checkpoint_every:
-            self._writer.save_checkpoint(
-                {"n_trials": len(self.trials), "elapsed": self._elapsed, "strategy": self.strategy.state_dict()}
+    def _note_late(self, job: Job, outcome: Outcome) -> None:
+        if self._recorder is not None:
+            self._recorder.note_late(
+                {
+                    "id": job.trial_id,
+                    "arch": str(job.proposal.arch),
+                    **outcome._asdict(),
+                    "note": "after its time limit",
+                }
             )
-            self._last_checkpoint = now
 
     # -- running ------------------------------------------------------------------------------
     def run(self, background: bool = False) -> Search:
-        """Step until the budget is spent or ``stop()``; with ``background`` return at once."""
+        """Step until the budget is spent or ``stop()``; with ``background`` return at once.
+
+        Raises SearchFailed (in the foreground) when the first trials all fail the same way.
+        """
         if self._thread is not None and self._thread.is_alive():
-            raise RuntimeError("this search is already running in the background; pause(), resume() or stop() it")
+            raise RuntimeError("this search is already running in the background; pause(), unpause() or stop() it")
         self._control.stop_requested.clear()
         if self._state != "paused":
             self._control.running.set()
@@ -280,7 +293,12 @@ class Search:
             self._set_state("running" if self._control.running.is_set() else "paused")
             self._thread.start()
             return self
-        self._loop()
+        with sigint_stops(self._control) as interrupted:
+            self._loop()
+        if interrupted[0]:
+            raise KeyboardInterrupt  # after a clean stop: the caller still learns of the Ctrl-C
+        if self.failure is not None:
+            raise self.failure
         return self
 
     def _loop(self) -> None:
@@ -289,9 +307,11 @@ class Search:
         self._looping = True
         try:
             if self.executor is not None:
-                self._loop_parallel()
+                from .parallel import run_parallel
+
+                run_parallel(self)
             else:
-                while not self.done and not self._control.stop_requested.is_set():
+                while not self.done and not self._control.stop_requested.is_set() and self.failure is None:
                     if not self._wait_while_paused():
                         break
                     self.step()
@@ -306,49 +326,8 @@ class Search:
                 return False
         return not self._control.stop_requested.is_set()
 
-    def _loop_parallel(self) -> None:
-        in_flight: dict[cf.Future, tuple[int, Proposal, float, float]] = {}
-        next_id = len(self.trials)
-        while True:
-            budget_left = math.inf
-            if self.budget is not None and self.budget.evaluations is not None:
-                budget_left = self.budget.evaluations - len(self.trials) - len(in_flight)
-            while (
-                len(in_flight) < self.n_workers
-                and budget_left > 0
-                and not self.done
-                and self._control.running.is_set()
-                and not self._control.stop_requested.is_set()
-            ):
-                proposal = self.strategy.ask()
-                proposal = Proposal(self.space.validate(proposal.arch), jsonable(proposal.decision), proposal.fidelity)
-                self._emit("trial_started", {"id": next_id, "arch": str(proposal.arch), "decision": proposal.decision})
-                future = self.executor.submit(_evaluate, self.evaluator, proposal, self.metric)
-                in_flight[future] = (next_id, proposal, time.time(), time.perf_counter())
-                next_id += 1
-                budget_left -= 1
-            if not in_flight:
-                if self._control.stop_requested.is_set() or self.done or budget_left <= 0:
-                    return
-                self._wait_while_paused()
-                continue
-            done, _ = cf.wait(in_flight, timeout=0.1, return_when=cf.FIRST_COMPLETED)
-            if self._control.stop_requested.is_set():
-                for future in in_flight:
-                    future.cancel()
-                return
-            for future in done:
-                trial_id, proposal, started, t0 = in_flight.pop(future)
-                try:
-                    outcome = future.result()
-                except Exception as err:  # the executor itself failed (e.g. a worker died)
-                    outcome = (FAILED, {}, _describe_error(err), 0.0)
-                with self._step_lock:
-                    self._record(trial_id, proposal, outcome, started, 0.0)
-                    self._elapsed += time.perf_counter() - t0
-
     def pause(self) -> None:
-        """Hold a running search after the current batch (a running Trainer blocks until resumed).
+        """Hold a running search after the current batch (a running Trainer blocks until unpaused).
 
         On a search that is not running it only marks the next ``run()`` to start paused; a
         direct ``step()`` still runs its one step.
@@ -357,20 +336,46 @@ class Search:
         if self._state in ("running", "idle", "stopped"):
             self._set_state("paused")
 
-    def _unpause(self) -> None:
+    def unpause(self) -> None:
         """Continue a paused search."""
         self._control.running.set()
         if self._state == "paused":
             self._set_state("running")
 
-    def stop(self, wait: bool = True, timeout: float | None = 5.0) -> None:
-        """Stop within about a second; the evaluation in flight is abandoned and re-proposed on resume."""
+    def _deprecated_unpause(self) -> None:
+        """Deprecated: ``search.unpause()``."""
+        warnings.warn("search.resume() is deprecated; use search.unpause()", DeprecationWarning, stacklevel=2)
+        self.unpause()
+
+    def stop(self, wait: bool = True, timeout: float | None = 1.0) -> bool:
+        """Stop within about a second; True when everything stopped, else a RuntimeWarning says what did not.
+
+        The evaluation in flight is abandoned and proposed again by the next run or resume. An
+        evaluation that never calls ``checkpoint()`` cannot be interrupted: it goes on in its
+        thread, and the next ``run()`` waits for its result instead of starting it again.
+        """
         self._control.stop_requested.set()
         self._control.running.set()
         if self._thread is not None and self._thread.is_alive():
             self._set_state("stopping")
-            if wait and threading.current_thread() is not self._thread:
-                self._thread.join(timeout)
+        if not wait or threading.current_thread().name in ("nasnb-search", "nasnb-evaluation"):
+            return True  # from a callback: the loop notices at once; waiting here would wait on ourselves
+        deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+        if self._thread is not None:
+            self._thread.join(max(0.0, deadline - time.monotonic()))
+        loop_alive = self._thread is not None and self._thread.is_alive()
+        busy = [i for i, job in list(self._jobs.items()) if not job.done.wait(max(0.0, deadline - time.monotonic()))]
+        if loop_alive or busy:
+            what = "the search loop" if loop_alive else f"the evaluation of trial {busy[0]}"
+            warnings.warn(
+                f"{what} did not stop within {timeout or 0:g}s: the evaluator does not call "
+                "nasnb.evaluation.checkpoint() where it is now. It goes on in the background; its result "
+                "is used if it comes, and otherwise the trial is proposed again",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return False
+        return True
 
     def wait(self, timeout: float | None = None) -> Search:
         """Block until a background run ends."""
@@ -379,112 +384,16 @@ class Search:
         return self
 
     def close(self) -> None:
-        """Stop and release the run log."""
+        """Stop, save a checkpoint and release the run directory."""
         self.stop()
-        if self._writer is not None:
+        if self._recorder is not None:
             self._maybe_checkpoint(force=True)
-            self._writer.close()
+            self._recorder.close()
+        self._runner.close()
 
-    # -- resume -------------------------------------------------------------------------------
-    @classmethod
-    def _resume_run(
-        cls,
-        run_dir: str | os.PathLike,
-        evaluator: Callable[..., Mapping[str, Any]] | None = None,
-        *,
-        budget: Any = None,
-        executor: cf.Executor | None = None,
-    ) -> Search:
-        """Continue a run from its directory, e.g. after the process was killed.
-
-        The strategy is rebuilt from the checkpoint and the log (asking and telling the logged
-        trials it had not yet seen), so the continued run proposes exactly what an uninterrupted
-        one would have. ``evaluator`` is needed unless the run's evaluator is a registered one
-        (Trainer, TableEvaluator). ``budget`` replaces the recorded budget (e.g. to extend it).
-        """
-        path = Path(run_dir)
-        config = read_json(path / RUN_FILE)
-        space = space_from_config(config["space"])
-        strategy = strategy_from_config(config)
-        if evaluator is None:
-            evaluator = evaluator_from_description(config["evaluator"])
-        search = cls.__new__(cls)
-        Search.__init__(
-            search,
-            space,
-            strategy,
-            evaluator,
-            budget=budget if budget is not None else config.get("budget"),
-            seed=config.get("seed", 0),
-            run_dir=None,
-            executor=executor,
-            metric=config.get("metric", "accuracy"),
-        )
-        search.run_dir = path
-        trials, problems, _ = read_trials(path / TRIALS_FILE)
-        report(problems)
-        if any(t.id != i for i, t in enumerate(trials)):
-            raise RunLogError(f"{path}: trial ids are not consecutive; this run cannot be resumed exactly")
-        told = 0
-        checkpoint_path = path / CHECKPOINT_FILE
-        if checkpoint_path.exists():
-            try:
-                checkpoint = read_json(checkpoint_path)
-                if checkpoint["n_trials"] <= len(trials):
-                    strategy.load_state_dict(checkpoint["strategy"])
-                    told = checkpoint["n_trials"]
-                    search._elapsed = float(checkpoint.get("elapsed", 0.0))
-            except (RunLogError, KeyError, TypeError, ValueError) as err:
-                warnings.warn(f"{checkpoint_path} ignored ({err}); replaying the whole log", stacklevel=2)
-                strategy.setup(space, search.seed)
-                told = 0
-        fast_forward(strategy, space, trials[told:])
-        search._elapsed += sum(t.seconds for t in trials[told:])
-        search.trials = list(trials)
-        search._writer = RunWriter(path, None, resume=True)
-        return search
-
-    resume = _ClassOrInstance(_resume_run, _unpause)
+    resume = deprecated_resume  # Search.resume(run_dir) and search.resume(): see resume.py
 
     def __repr__(self) -> str:
         best = self.best
         tail = f", best {best.score(self.metric):.4f}" if best is not None else ""
         return f"<Search {self.space.name}/{self.strategy.name} {self._state}: {len(self.trials)} trials{tail}>"
-
-
-def _evaluate(
-    evaluator: Callable[..., Any], proposal: Proposal, metric: str = "accuracy"
-) -> tuple[str, dict[str, Any], str | None, float]:
-    """Run the evaluator; (status, metrics, error, seconds). Interruptions propagate."""
-    t0 = time.perf_counter()
-    try:
-        result = evaluator(proposal.arch, **(proposal.fidelity or {}))
-        metrics = _check_metrics(result, metric)
-        return OK, metrics, None, time.perf_counter() - t0
-    except (EvaluationInterrupted, KeyboardInterrupt):
-        raise
-    except Exception as err:
-        return FAILED, {}, _describe_error(err), time.perf_counter() - t0
-
-
-def _check_metrics(result: Any, metric: str = "accuracy") -> dict[str, Any]:
-    if not isinstance(result, Mapping):
-        raise TypeError(f"the evaluator must return a mapping such as {{'accuracy': 0.9}}, got {type(result).__name__}")
-    if metric not in result:
-        what = " (validation accuracy in [0, 1])" if metric == "accuracy" else ""
-        raise ValueError(f"the evaluator's result has no {metric!r}{what}; keys: {sorted(result)}")
-    metrics = jsonable(dict(result))
-    value = metrics[metric]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{metric} must be a finite number, got {value!r}")
-    accuracy = metrics.get("accuracy", 0.0)
-    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or not (0.0 <= accuracy <= 1.0):
-        raise ValueError(f"accuracy must be a number in [0, 1], got {accuracy!r}")
-    return metrics
-
-
-def _describe_error(err: BaseException) -> str:
-    head = "".join(traceback.format_exception_only(type(err), err)).strip()
-    frames = traceback.extract_tb(err.__traceback__)
-    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    return head + where

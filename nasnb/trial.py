@@ -32,7 +32,7 @@ class Proposal:
     fidelity: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Trial:
     """One finished evaluation: what was proposed, why, how it scored."""
 
@@ -65,11 +65,22 @@ class Trial:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Trial:
-        known = {f for f in cls.__dataclass_fields__}
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a trial record is a JSON object, got {type(data).__name__}")
         missing = {"id", "step", "arch"} - set(data)
         if missing:
             raise ValueError(f"trial record lacks field(s) {sorted(missing)}")
-        return cls(**{k: v for k, v in data.items() if k in known})
+        for name, kind in _FIELD_TYPES:
+            value = data.get(name)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+                raise TypeError(f"trial field {name!r} must be {kind.__name__}, got {type(value).__name__}")
+        if data.get("status", OK) not in (OK, FAILED):
+            raise ValueError(f"trial status must be 'ok' or 'failed', got {str(data.get('status'))[:40]!r}")
+        return cls(**{k: v for k, v in data.items() if k in _KNOWN})
+
+
+_KNOWN = frozenset(Trial.__dataclass_fields__)
+_FIELD_TYPES = (("id", int), ("step", int), ("arch", str), ("decision", dict), ("metrics", dict))
 
 
 def jsonable(value: Any) -> Any:

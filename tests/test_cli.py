@@ -119,7 +119,7 @@ def test_bad_cli_input_names_the_problem(tmp_path, capsys, args, fragment):
 
 def test_resume_of_a_missing_run_is_explained(tmp_path, capsys):
     assert main(["resume", str(tmp_path / "nothing")]) == 2
-    assert "run.json not found" in capsys.readouterr().err
+    assert "nothing' does not exist" in capsys.readouterr().err
 
 
 def test_resume_of_a_finished_run_says_how_to_extend(tmp_path, capsys):

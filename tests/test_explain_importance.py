@@ -27,6 +27,7 @@ from nasnb.spaces import EDGES, OPS, CellSpace
 from nasnb.trial import Trial
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 SPACE = CellSpace()
 SCALE = np.array([0.02, 0.04, 0.06, 0.08, 0.16, 0.11])  # std of each edge's effects: 1->3 matters most
@@ -222,7 +223,18 @@ def test_plots_draw_the_frames():
     result = op_importance(trials, SPACE, n_bootstrap=20)
     rows, columns, effect, low, high = importance_matrix(result)
     assert rows == result.ranking() and set(columns) == set(OPS) and effect.shape == (6, 5)
-    assert plot_importance(result) is not None
-    assert plot_decision_importance(result) is not None
-    assert plot_importance(op_importance([], SPACE)) is not None
+    ax = plot_importance(result)
+    drawn = ax.images[0].get_array()
+    assert drawn.shape == effect.shape and np.array_equal(drawn.mask, ~np.isfinite(effect))
+    assert np.allclose(drawn.compressed(), effect[np.isfinite(effect)])  # the cells are the effects, row by row
+    assert [t.get_text().split()[0] for t in ax.get_yticklabels()] == rows
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(columns)
+    bars = plot_decision_importance(result)
+    widths = [p.get_width() for p in bars.patches]
+    assert widths == pytest.approx(list(np.nan_to_num(result.decisions["importance"].to_numpy(dtype=float))))
+    assert bars.patches[0].get_y() > bars.patches[-1].get_y()  # the most important decision on top
+    empty = plot_importance(op_importance([], SPACE))
+    assert [t.get_text() for t in empty.texts] == ["no successful trials yet"] and not empty.images
+    for axes in (ax, bars, empty):
+        plt.close(axes.figure)
     assert math.isnan(spearman([1, 2], [1, 2]))

@@ -16,6 +16,7 @@ from nasnb.nn import build_model
 from nasnb.spaces import EDGES
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 CELL = "|conv_3x3~0|+|skip_connect~0|conv_3x3~1|+|none~0|conv_1x1~1|avg_pool_3x3~2|"
 
@@ -103,7 +104,13 @@ def test_agreement_and_single_cells(trained, digits):
         edge_importance(trained, digits, cell=5)
     with pytest.raises(ValueError, match="method must be one of"):
         edge_importance(trained, digits, method="shapley")
-    assert plot_edge_importance(result.frame, column="attribution") is not None
+    ax = plot_edge_importance(result.frame, column="attribution")
+    assert [p.get_height() for p in ax.patches] == pytest.approx(list(result.frame["attribution"]))
+    assert ax.get_ylabel() == "attribution" and ax.get_title() == "attribution"  # the agreement frame has no method
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        f"{u}\n{op}" for u, op in zip(result.frame["unit"], result.frame["op"])
+    ]
+    plt.close(ax.figure)
 
 
 def test_chain_networks_are_explained_per_layer_block(digits):

@@ -14,6 +14,7 @@ from nasnb.strategies import get
 from nasnb.trial import Trial
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 SPACE = CellSpace()
 
@@ -201,7 +202,15 @@ def test_lineage_graph_of_an_evolution_run(searches):
             assert data["change"]["decision"] in data["label"]
     failed = [n for n, d in graph.nodes(data=True) if d["status"] == "failed"]
     assert failed and all(graph.nodes[n]["score"] is None for n in failed)
-    assert plot_lineage(graph, highlight=[t.id for t in path_to_best(search.trials)], labels=True) is not None
+    path = [t.id for t in path_to_best(search.trials)]
+    ax = plot_lineage(graph, highlight=path, labels=True)
+    assert ax.get_title() == f"lineage: {graph.number_of_nodes()} trials, {graph.number_of_edges()} links"
+    assert len(ax.lines) == graph.number_of_edges()  # one drawn link per parent -> child edge
+    red = [line for line in ax.lines if line.get_color() == "tab:red"]
+    assert len(red) == len(path) - 1 and len(ax.texts) == len(path) - 1  # the path to the best, labelled
+    for line, (u, v) in zip(red, zip(path, path[1:])):
+        assert list(line.get_xdata()) == [graph.nodes[u]["step"], graph.nodes[v]["step"]]
+    plt.close(ax.figure)
 
 
 def test_path_to_best_ends_at_the_best_and_follows_parents(searches):

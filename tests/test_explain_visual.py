@@ -28,6 +28,7 @@ from nasnb.explain import (
 from nasnb.nn import build_model
 
 matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 
 CELL = "|conv_3x3~0|+|skip_connect~0|conv_3x3~1|+|none~0|conv_1x1~1|avg_pool_3x3~2|"
 
@@ -162,7 +163,12 @@ def test_training_curves_from_trials(planted):
     curves = training_curves(search)
     assert list(curves.columns) == ["trial", "arch", "epoch", "train_loss", "val_loss", "val_accuracy"]
     assert len(curves) == 4 and set(curves["trial"]) == {0, 1}
-    assert plot_training_curves(curves, highlight=[1]) is not None
+    ax = plot_training_curves(curves, highlight=[1])
+    assert [list(line.get_ydata()) for line in ax.lines] == [
+        list(curves[curves["trial"] == t]["val_accuracy"]) for t in (0, 1)
+    ]
+    assert [line.get_color() for line in ax.lines][0] == "#b0b0b0" and ax.lines[1].get_label() == "trial 1"
+    plt.close(ax.figure)
     table_like = Search(
         CellSpace(), "random", lambda a: {"accuracy": 0.5, "curves": {"val_accuracy": [0.4, 0.5]}}, budget=1
     ).run()

@@ -211,18 +211,20 @@ def test_throttle_survives_a_failing_redraw_and_reports_it():
 
 
 def test_throttle_request_never_waits_for_a_slow_redraw():
-    started = threading.Event()
+    started, release = threading.Event(), threading.Event()
+    finished = []
 
     def slow():
         started.set()
-        time.sleep(0.3)
+        release.wait(30)  # the redraw cannot end until the test lets it
+        finished.append(1)
 
     throttle = Throttle(slow, interval=0.0)
     throttle.request()
-    started.wait(1)
-    t0 = time.perf_counter()
-    throttle.request()
-    assert time.perf_counter() - t0 < 0.01
+    assert started.wait(30)
+    throttle.request()  # returns while the redraw is still blocked: it never waits for it
+    assert finished == [] and throttle.requests == 2
+    release.set()
     throttle.close()
 
 
@@ -246,3 +248,69 @@ def test_replay_cursor_says_why_a_strategy_without_population_has_none(tmp_path,
     Search(CellSpace(), "random", planted, budget=3, seed=0, run_dir=tmp_path).run()
     cursor = ReplayCursor(load_run(tmp_path))
     assert cursor.population_at(2) is None and "keeps no population" in cursor.error
+
+
+# -- axis ranges: never a zero-width domain (bqplot freezes on one) --------------------------------
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from nasnb.widgets.views.common import nice_ticks, tick_format  # noqa: E402
+from nasnb.widgets.views.importance import _nan_as_null  # noqa: E402
+
+
+def test_nice_ticks_by_hand():
+    assert nice_ticks([0.32, 0.7]) == (0.3, 0.7, [0.3, 0.4, 0.5, 0.6, 0.7])
+    assert nice_ticks([0, 29], integer=True) == (0, 30, [0, 10, 20, 30])
+    # one value: a band around it, never zero width
+    assert nice_ticks([0.5])[0] < 0.5 < nice_ticks([0.5])[1]
+    assert nice_ticks([3], integer=True)[:2] == (2, 4)
+    assert nice_ticks([]) == (0.0, 1.0, [0.0, 0.25, 0.5, 0.75, 1.0])
+    assert nice_ticks([float("nan"), 2.0, float("inf")], integer=True)[:2] == (1, 3)
+    assert tick_format([0.3, 0.4, 0.5]) == ".1f"
+    assert tick_format([0.0, 0.25, 0.5]) == ".2f"
+    assert tick_format([0, 1000, 2000]) == "d"
+    assert tick_format([0, 25000, 50000]) == "~s"
+
+
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=30), st.booleans())
+def test_nice_ticks_cover_the_data_with_a_positive_width(values, integer):
+    if integer:
+        values = [round(v) for v in values]
+    low, high, ticks = nice_ticks(values, integer=integer)
+    assert low < high
+    assert ticks[0] == low and ticks[-1] == high and ticks == sorted(ticks)
+    assert 2 <= len(ticks) <= 7
+    assert all(low - 1e-9 * max(1, abs(low)) <= v <= high + 1e-9 * max(1, abs(high)) for v in values)
+
+
+def test_untried_importance_cells_go_to_the_browser_as_null():
+    grid = np.array([[0.1, np.nan], [np.nan, -0.2]])
+    assert _nan_as_null(grid) == [[0.1, None], [None, -0.2]]
+    assert _nan_as_null(None) is None
+
+
+def test_every_scale_has_a_positive_range_after_one_trial():
+    """The frozen-chart bug's root: one trial gives every data-driven scale a zero-width domain."""
+    import bqplot as bq
+
+    from nasnb.widgets import Explorer
+
+    explorer = Explorer(
+        space="cell", strategy="random", evaluator=lambda arch: {"accuracy": 0.5, "params": 7}, budget=5
+    )
+    explorer.step(wait=True)
+    assert len(explorer.search.trials) == 1
+    views = explorer.views
+    figures = [views.population.figure, views.progress.figure, views.pareto.figure, views.lineage.figure]
+    for figure in figures:
+        for mark in figure.marks:
+            for name, scale in mark.scales.items():
+                if isinstance(scale, (bq.LinearScale, bq.ColorScale)):
+                    assert scale.min is not None and scale.max is not None, (figure.title, name)
+                    assert scale.max > scale.min, (figure.title, name, scale.min, scale.max)
+    assert len(views.population.scatter.x) == 1
+    # ... and the range holds the one point, with its tick labels
+    assert views.population.y_scale.min < 0.5 < views.population.y_scale.max
+    assert views.population.x_scale.min < 7 < views.population.x_scale.max
+    assert len(views.population.y_axis.tick_values) >= 2
+    explorer.close()

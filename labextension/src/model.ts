@@ -95,8 +95,15 @@ export class ExplorerModel {
   }
 
   setRuns(runs: readonly IRunEntry[]): void {
+    const same =
+      this._runs !== null &&
+      this._runs.length === runs.length &&
+      this._runs.every((run, i) => run.path === runs[i].path);
     this._runs = [...runs];
-    this._changed.emit();
+    if (!same) {
+      // an unchanged list is not news: the periodic look-up must not rebuild the empty state
+      this._changed.emit();
+    }
   }
 
   private _set(state: ExplorerState, notice: string): void {

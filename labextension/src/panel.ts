@@ -15,6 +15,9 @@ import { findRuns } from './runs';
 import { ExplorerView } from './widget';
 
 const WIDGET_MIME = 'application/vnd.jupyter.widget-view+json';
+/** How often a shown empty state looks for new run directories (a search writes them from the
+ * kernel, which the file browser's change signals never hear about). */
+const RUNS_POLL_MS = 4000;
 
 /** Everything the panel keeps for one open notebook. */
 interface IEntry {
@@ -44,12 +47,40 @@ export class ExplorerPanel extends ExplorerView {
       this._tracker.currentChanged.connect(this._follow, this);
       this._follow(this._tracker, this._tracker.currentWidget);
     }
+    this._startPolling();
+  }
+
+  protected onBeforeHide(msg: Message): void {
+    this._stopPolling();
+    super.onBeforeHide(msg);
+  }
+
+  /** While the panel is shown, the run list of the current notebook refreshes by itself. */
+  private _startPolling(): void {
+    if (this._poll === null) {
+      this._poll = window.setInterval(() => {
+        const notebook = this._current;
+        const entry = notebook ? this._entries.get(notebook) : undefined;
+        if (notebook && entry && entry.model.state.kind !== 'docked' && !this._polling) {
+          this._polling = true;
+          void this._refreshRuns(notebook).finally(() => (this._polling = false));
+        }
+      }, RUNS_POLL_MS);
+    }
+  }
+
+  private _stopPolling(): void {
+    if (this._poll !== null) {
+      window.clearInterval(this._poll);
+      this._poll = null;
+    }
   }
 
   dispose(): void {
     if (this.isDisposed) {
       return;
     }
+    this._stopPolling();
     this._tracker.currentChanged.disconnect(this._follow, this);
     for (const notebook of [...this._entries.keys()]) {
       this._forget(notebook);
@@ -175,6 +206,8 @@ export class ExplorerPanel extends ExplorerView {
   }
 
   private _following = false;
+  private _poll: number | null = null;
+  private _polling = false;
   private _current: NotebookPanel | null = null;
   private _entries = new Map<NotebookPanel, IEntry>();
 }

@@ -96,3 +96,16 @@ test('reset goes back to waiting; runs are unknown until set, then kept and copi
   assert.deepEqual(model.runs, [{ path: 'runs/a' }]);
   assert.equal(changes(), 3);
 });
+
+test('setting the same runs again is not a change (the panel polls for runs)', () => {
+  const model = new ExplorerModel();
+  let changes = 0;
+  model.changed.connect(() => changes++);
+  model.setRuns([{ path: 'runs/a' }]);
+  model.setRuns([{ path: 'runs/a' }]);
+  assert.equal(changes, 1);
+  model.setRuns([{ path: 'runs/a' }, { path: 'runs/b' }]);
+  assert.equal(changes, 2);
+  model.setRuns([]);
+  assert.equal(changes, 3);
+});

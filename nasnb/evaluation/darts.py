@@ -28,10 +28,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._checks import check_float, check_int
 from ..data import load_dataset
 from ..nn.supernet import PARAMETER_FREE, SuperNetwork
 from ..spaces import EDGES, OPS, Architecture, CellSpace
 from .control import checkpoint, report_progress
+from .threads import DEFAULT_THREADS, check_threads, limited_threads
 from .trainer import EVAL_BATCH, resolve_device
 
 
@@ -94,7 +96,9 @@ class DARTS:
     ``network`` sets the supernet's channels, cells per stage and stages (default: the table recipe's
     network for digits). ``finetune_steps`` weight steps (at ``lr / 10``) follow each edge decision of
     the perturbation selection. The supernet is always run with batch statistics: its BatchNorm
-    running averages describe a mixture of operations that changes every step.
+    running averages describe a mixture of operations that changes every step. ``threads`` limits
+    torch's CPU threads during ``search`` (default 1, as for every evaluator: at 2 threads on a busy
+    2-core machine DARTS ran 4-5x slower and found a different cell for the same seed).
     """
 
     def __init__(
@@ -112,6 +116,7 @@ class DARTS:
         finetune_steps: int = 0,
         subset: int | None = None,
         device: str = "auto",
+        threads: int | None = DEFAULT_THREADS,
     ) -> None:
         self.dataset = dataset
         self.epochs = epochs
@@ -125,6 +130,7 @@ class DARTS:
         self.finetune_steps = finetune_steps
         self.subset = subset
         self.device = device
+        self.threads = threads
 
     def get_params(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
@@ -134,18 +140,15 @@ class DARTS:
         return f"DARTS({', '.join(f'{k}={v!r}' for k, v in self.get_params().items() if v != defaults[k])})"
 
     def _check(self) -> None:
-        ints = {"epochs": 1, "batch_size": 2, "finetune_steps": 0}
-        for name, low in ints.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"DARTS {name} must be an int >= {low}, got {value!r}")
-        for name in ("lr", "arch_lr", "weight_decay", "arch_weight_decay"):
-            value = getattr(self, name)
-            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-            if not ok or value < 0 or (name.endswith("lr") and value == 0):
-                raise ValueError(
-                    f"DARTS {name} must be a number {'> 0' if name.endswith('lr') else '>= 0'}, got {value!r}"
-                )
+        check_int(self, "epochs", self.epochs, low=1)
+        check_int(self, "batch_size", self.batch_size, low=2)
+        check_int(self, "finetune_steps", self.finetune_steps, low=0)
+        for name in ("lr", "arch_lr"):
+            check_float(self, name, getattr(self, name), low=0, low_open=True)
+        for name in ("weight_decay", "arch_weight_decay"):
+            check_float(self, name, getattr(self, name), low=0)
+        check_int(self, "subset", self.subset, low=2, optional=True)
+        check_threads(self, self.threads)
         CellSpace(tuple(self.ops))._ops()
 
     def search(self, seed: int = 0) -> DartsResult:
@@ -159,7 +162,7 @@ class DARTS:
             from .recipes import RECIPES
 
             network = RECIPES.get(data.name, {}).get("network", {"channels": 8})
-        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
+        with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []), limited_threads(self.threads, self):
             torch.manual_seed(seed)
             net = SuperNetwork(data.input_shape, data.num_classes, ops=tuple(self.ops), **network).to(dev)
             records = self._train(net, data, dev, seed)

@@ -42,11 +42,13 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from .._checks import check_int
 from ..data import load_dataset
 from ..nn import build_model, count_macs, count_params
-from ..spaces import Architecture, BaseSpace, as_rng
+from ..spaces import Architecture, BaseSpace, CellSpace, as_rng, network_part
 from .control import checkpoint, report_progress
 from .recipes import RECIPES, recipe
+from .threads import DEFAULT_THREADS, limited_threads
 from .trainer import derive_seed
 
 PROXIES = ("synflow", "snip", "grad_norm", "naswot", "params")  # the default set
@@ -167,8 +169,7 @@ def check_proxies(proxies: str | Sequence[str]) -> tuple[str, ...]:
 
 def proxy_batch(dataset: str = "digits", *, batch_size: int = 64, seed: int = 0) -> tuple[Tensor, Tensor, Any]:
     """``(x, y, data)``: the fixed batch every architecture is scored on, and the dataset it came from."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
-        raise ValueError(f"batch_size must be an int >= 2 (naswot compares inputs), got {batch_size!r}")
+    check_int("proxy_batch", "batch_size", batch_size, low=2)  # naswot compares inputs: at least two
     data = load_dataset(dataset)
     order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed))[:batch_size]
     return data.train.x[order], data.train.y[order], data
@@ -177,12 +178,21 @@ def proxy_batch(dataset: str = "digits", *, batch_size: int = 64, seed: int = 0)
 def build_proxy_model(
     arch: Architecture, data: Any, *, seed: int = 0, network: dict[str, Any] | None = None
 ) -> nn.Module:
-    """The untrained network the proxies score, initialised like the Trainer would (seeded by the key)."""
+    """The untrained network the proxies score, initialised like the Trainer would (seeded by the key).
+
+    ``network=None`` uses the dataset's table recipe (channels, cells, stages) for a cell, so proxy
+    scores describe the tabulated networks; the recipe describes cell networks, so a chain (which
+    takes only ``dropout``) is built with its own defaults.
+    """
     if network is None:
-        network = recipe(data.name)["network"] if data.name in RECIPES else {}
+        network = recipe(data.name)["network"] if data.name in RECIPES and _is_cell(arch) else {}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(derive_seed(seed, arch.key))
         return build_model(arch, data.input_shape, data.num_classes, **network)
+
+
+def _is_cell(arch: Architecture) -> bool:
+    return isinstance(network_part(arch).space, CellSpace)
 
 
 class ProxyEvaluator:
@@ -194,7 +204,9 @@ class ProxyEvaluator:
     ``Search(..., metric="synflow")``. The network is built with the dataset's table recipe
     (``network``, default the recipe's channels and stages), so proxy scores and table accuracies
     describe the same networks. A ``naswot`` of ``-inf`` (inputs not told apart) makes a search record
-    a failed trial, since it ranks by finite scores only.
+    a failed trial, since it ranks by finite scores only. Any chain or cell space (alone or with
+    hyperparameters) works. ``threads`` limits torch's CPU threads during each call, as for every
+    evaluator (``nasnb.evaluation.threads``; default 1).
     """
 
     name = "proxy"
@@ -207,12 +219,14 @@ class ProxyEvaluator:
         batch_size: int = 64,
         seed: int = 0,
         network: dict[str, Any] | None = None,
+        threads: int | None = DEFAULT_THREADS,
     ) -> None:
         self.proxy = proxy
         self.dataset = dataset
         self.batch_size = batch_size
         self.seed = seed
         self.network = network
+        self.threads = threads
 
     def get_config(self) -> dict[str, Any]:
         proxy = self.proxy if isinstance(self.proxy, str) else list(self.proxy)
@@ -222,6 +236,7 @@ class ProxyEvaluator:
             "batch_size": self.batch_size,
             "seed": self.seed,
             "network": self.network,
+            "threads": self.threads,
         }
 
     def __repr__(self) -> str:
@@ -229,13 +244,15 @@ class ProxyEvaluator:
 
     def __call__(self, arch: Architecture) -> dict[str, Any]:
         names = check_proxies(self.proxy)
+        check_int(self, "seed", self.seed, low=0)
         if getattr(self, "batch_", None) is None:
             self.batch_ = proxy_batch(self.dataset, batch_size=self.batch_size, seed=self.seed)
         x, y, data = self.batch_
-        model = build_proxy_model(arch, data, seed=self.seed, network=self.network)
-        scores: dict[str, Any] = score_model(model, x, y, names)
-        scores["params"] = count_params(model)
-        scores["macs"] = count_macs(model, data.input_shape)
+        with limited_threads(self.threads, self):
+            model = build_proxy_model(arch, data, seed=self.seed, network=self.network)
+            scores: dict[str, Any] = score_model(model, x, y, names)
+            scores["params"] = count_params(model)
+            scores["macs"] = count_macs(model, data.input_shape)
         return scores
 
 
@@ -258,6 +275,7 @@ def prescreen(
     dataset: str = "digits",
     batch_size: int = 64,
     network: dict[str, Any] | None = None,
+    threads: int | None = DEFAULT_THREADS,
 ) -> list[Candidate]:
     """Score ``n_candidates`` distinct random architectures with ``proxy``; the best ``keep``, best first.
 
@@ -268,11 +286,8 @@ def prescreen(
     name = check_proxies(proxy)
     if len(name) != 1:
         raise ValueError(f"prescreen ranks by one proxy; proxy must be one of {list(AVAILABLE)}, got {proxy!r}")
-    for param, value in (("n_candidates", n_candidates), ("keep", keep)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"prescreen {param} must be an int >= 1, got {value!r}")
-    if keep > n_candidates:
-        raise ValueError(f"prescreen keep ({keep}) cannot exceed n_candidates ({n_candidates})")
+    check_int("prescreen", "n_candidates", n_candidates, low=1)
+    check_int("prescreen", "keep", keep, low=1, high=n_candidates)
     rng = as_rng(seed)
     archs: dict[str, Architecture] = {}
     for _ in range(20 * n_candidates):
@@ -280,7 +295,7 @@ def prescreen(
             break
         arch = space.sample(rng)
         archs.setdefault(arch.key, arch)
-    evaluator = ProxyEvaluator(name[0], dataset, batch_size=batch_size, seed=seed, network=network)
+    evaluator = ProxyEvaluator(name[0], dataset, batch_size=batch_size, seed=seed, network=network, threads=threads)
     scored = []
     for i, arch in enumerate(archs.values()):
         checkpoint()

@@ -35,7 +35,7 @@ def evaluator_from_description(description: dict[str, Any]) -> Callable[..., Any
     if name not in EVALUATORS or description.get("config") is None:
         raise ValueError(
             f"this run used the evaluator {name!r}, which nasnb cannot rebuild by itself; "
-            "pass it again: Search.resume(run_dir, evaluator=your_function)"
+            "pass it again: nasnb.resume_search(run_dir, evaluator=your_function)"
         )
     module, _, attr = EVALUATORS[name].partition(":")
     cls = getattr(importlib.import_module(module), attr)

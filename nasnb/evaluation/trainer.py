@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from .._checks import check, check_bool, check_choice, check_float, check_int
 from ..data import DATASETS, Dataset, load_dataset
 from ..nn import build_model, count_macs, count_params
 from ..spaces import Architecture, hyperparameters
 from .control import checkpoint, report_progress
 from .errors import DivergedError, EvaluationError
+from .threads import DEFAULT_THREADS, check_threads, limited_threads
 
 if TYPE_CHECKING:
     from ..data import Split
@@ -243,10 +245,10 @@ class Trainer:
     different architectures get different seeds. The data split depends on ``seed`` only, so every
     architecture of a search is judged on the same validation set.
 
-    ``threads`` sets torch's CPU threads during each call (restored afterwards; None leaves them).
-    The default is 1 because NAS trains many small networks: on a busy 2-core machine two
-    threads per evaluation made them 5-10x slower than one, as the threads wait on each other.
-    For a large model on an idle many-core machine, pass None (or more threads).
+    ``threads`` sets torch's CPU threads during each call (restored afterwards; None leaves them),
+    the same knob every evaluator has (``nasnb.evaluation.threads``). The default is 1 because NAS
+    trains many small networks: on a busy 2-core machine two threads per evaluation made them
+    5-10x slower than one. For a large model on an idle many-core machine, pass more (or None).
     """
 
     name = "trainer"
@@ -268,7 +270,7 @@ class Trainer:
         test: bool = False,
         network: dict[str, Any] | None = None,
         keep_model: bool = False,
-        threads: int | None = 1,
+        threads: int | None = DEFAULT_THREADS,
     ) -> None:
         self.dataset = dataset
         self.epochs = epochs
@@ -314,22 +316,16 @@ class Trainer:
             "max_steps": self.max_steps,
             "seconds": self.seconds,
         }
-        _check_training("Trainer", **settings)
+        _check_training(self, **settings)
         data = load_dataset(self.dataset, subset=self.subset, seed=self.seed)
         seed = derive_seed(self.seed, arch.key)
         dev = resolve_device(self.device)
         with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
             torch.manual_seed(seed)
             model = build_model(arch, data.input_shape, data.num_classes, **(self.network or {}))
-        previous = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        try:
+        with limited_threads(self.threads, self):
             params, macs = count_params(model), count_macs(model, data.input_shape)
             result = train_model(model, data, seed=seed, device=dev, test=self.test, **settings)
-        finally:
-            if self.threads is not None:
-                torch.set_num_threads(previous)
         if self.keep_model:
             self.last_model_ = model
         return {**result, "params": params, "macs": macs}
@@ -340,29 +336,18 @@ class Trainer:
         Raises ValueError naming the parameter, the rule and the value received.
         """
         known = str(self.dataset).strip().lower().replace("_", "-") in DATASETS
-        _require(
-            "Trainer", "dataset", self.dataset, isinstance(self.dataset, str) and known, f"one of {list(DATASETS)}"
-        )
-        _require(
-            "Trainer", "subset", self.subset, self.subset is None or _is_int(self.subset, 2), "None or an int >= 2"
-        )
-        _require("Trainer", "seed", self.seed, _is_int(self.seed, 0), "an int >= 0")
-        _require("Trainer", "test", self.test, isinstance(self.test, bool), "True or False")
-        _require("Trainer", "keep_model", self.keep_model, isinstance(self.keep_model, bool), "True or False")
-        _require(
-            "Trainer",
-            "network",
-            self.network,
-            self.network is None or isinstance(self.network, dict),
-            "None or a dict of network options such as {'channels': 8}",
-        )
-        _require("Trainer", "device", self.device, isinstance(self.device, str), "'auto', 'cpu' or 'cuda'")
+        check(self, "dataset", self.dataset, isinstance(self.dataset, str) and known, f"one of {list(DATASETS)}")
+        check_int(self, "subset", self.subset, low=2, optional=True)
+        check_int(self, "seed", self.seed, low=0)
+        check_bool(self, "test", self.test)
+        check_bool(self, "keep_model", self.keep_model)
+        network_ok = self.network is None or isinstance(self.network, dict)
+        check(self, "network", self.network, network_ok, "None or a dict of network options such as {'channels': 8}")
+        check(self, "device", self.device, isinstance(self.device, str), "'auto', 'cpu' or 'cuda'")
         resolve_device(self.device)
-        _require(
-            "Trainer", "threads", self.threads, self.threads is None or _is_int(self.threads, 1), "None or an int >= 1"
-        )
+        check_threads(self, self.threads)
         _check_training(
-            "Trainer",
+            self,
             epochs=self.epochs,
             batch_size=self.batch_size,
             lr=self.lr,
@@ -374,7 +359,7 @@ class Trainer:
 
 
 def _check_training(
-    owner: str,
+    owner: object,
     *,
     epochs: Any,
     batch_size: Any,
@@ -385,25 +370,10 @@ def _check_training(
     seconds: Any,
 ) -> None:
     """Checks shared by Trainer and train_model: name the parameter, the rule and the value."""
-    _require(owner, "epochs", epochs, _is_int(epochs, 1), "an int >= 1")
-    _require(owner, "batch_size", batch_size, _is_int(batch_size, 1), "an int >= 1")
-    _require(owner, "lr", lr, _is_number(lr) and lr > 0, "a number > 0")
-    _require(owner, "optimizer", optimizer, optimizer in OPTIMIZERS, f"one of {list(OPTIMIZERS)}")
-    _require(owner, "weight_decay", weight_decay, _is_number(weight_decay) and weight_decay >= 0, "a number >= 0")
-    _require(owner, "max_steps", max_steps, max_steps is None or _is_int(max_steps, 1), "None or an int >= 1")
-    _require(
-        owner, "seconds", seconds, seconds is None or (_is_number(seconds) and seconds > 0), "None or a number > 0"
-    )
-
-
-def _require(owner: str, name: str, value: Any, ok: bool, rule: str) -> None:
-    if not ok:
-        raise ValueError(f"{owner} {name} must be {rule}, got {value!r}")
-
-
-def _is_int(value: Any, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    check_int(owner, "epochs", epochs, low=1)
+    check_int(owner, "batch_size", batch_size, low=1)
+    check_float(owner, "lr", lr, low=0, low_open=True)
+    check_choice(owner, "optimizer", optimizer, OPTIMIZERS)
+    check_float(owner, "weight_decay", weight_decay, low=0)
+    check_int(owner, "max_steps", max_steps, low=1, optional=True)
+    check_float(owner, "seconds", seconds, low=0, low_open=True, optional=True)

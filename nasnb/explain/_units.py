@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ..data import Dataset, Split, load_dataset
+from ..evaluation.threads import limited_threads  # noqa: F401  (re-exported: one threads knob for evaluators and explainers)
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,22 +102,3 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
     finally:
         for module, mode in modes.items():
             module.training = mode
-
-
-@contextmanager
-def limited_threads(threads: int | None) -> Iterator[None]:
-    """Run a block on ``threads`` CPU threads (None: leave torch's setting), restoring it afterwards.
-
-    The Trainer's default of 1 applies here too: explaining small networks on a busy 2-core
-    machine is several times faster on one thread than on two that wait on each other.
-    """
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ValueError(f"threads must be None or an int >= 1, got {threads!r}")
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        if threads is not None:
-            torch.set_num_threads(previous)

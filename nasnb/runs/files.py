@@ -45,8 +45,43 @@ def read_json(path: Path) -> Any:
             return json.load(f)
     except FileNotFoundError:
         raise RunLogError(f"{path} not found: is {path.parent} a nasnb run directory?") from None
-    except json.JSONDecodeError as err:
-        raise RunLogError(f"{path} is not valid JSON ({err}); the run config is damaged") from None
+    except IsADirectoryError:
+        raise RunLogError(f"{path} is a directory, not a file: this is not a nasnb run directory") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise RunLogError(f"{path} is not valid JSON ({str(err)[:120]}); the file is damaged") from None
+    except OSError as err:
+        raise RunLogError(f"{path} cannot be read: {err.strerror or err}") from None
+
+
+def read_config(run_dir: Path) -> dict[str, Any]:
+    """run.json, checked to be a run's configuration (a dict naming its space and strategy)."""
+    check_run_dir(run_dir)
+    config = read_json(run_dir / RUN_FILE)
+    if not isinstance(config, dict):
+        raise RunLogError(
+            f"{run_dir / RUN_FILE} holds a JSON {type(config).__name__}, not a run's configuration "
+            "(an object with space, strategy, seed ...); the file is damaged or not from nasnb"
+        )
+    missing = [k for k in ("space", "strategy", "evaluator") if not isinstance(config.get(k), dict)]
+    if missing:
+        raise RunLogError(
+            f"{run_dir / RUN_FILE} lacks {', '.join(missing)}: it is not a complete nasnb run configuration"
+        )
+    return config
+
+
+def check_run_dir(run_dir: Path, *, new: bool = False) -> None:
+    """Clear errors for paths that cannot be a run directory (empty, a file, a file inside it that is a folder)."""
+    if str(run_dir) in ("", "."):
+        if new:
+            raise RunLogError("the run directory is empty: name a folder for the run, e.g. runs/demo")
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunLogError(f"run directory {str(run_dir)!r} is a file, not a directory: choose another path")
+    if not new and not run_dir.exists():
+        raise RunLogError(f"run directory {str(run_dir)!r} does not exist")
+    for name in (RUN_FILE, TRIALS_FILE, CHECKPOINT_FILE):
+        if (run_dir / name).is_dir():
+            raise RunLogError(f"{run_dir / name} is a directory; a run keeps a file there. Remove or rename it")
 
 
 def read_trials(path: Path) -> tuple[list[Trial], list[str], int]:
@@ -60,7 +95,12 @@ def read_trials(path: Path) -> tuple[list[Trial], list[str], int]:
     good = 0
     if not path.exists():
         return trials, problems, good
+    if path.is_dir():
+        raise RunLogError(f"{path} is a directory; a run keeps its trial log there. Remove or rename it")
     data = path.read_bytes()
+    fast = _read_all_at_once(data)
+    if fast is not None:
+        return fast, problems, len(data)
     lines = data.split(b"\n")
     offset = 0
     for number, raw in enumerate(lines, start=1):
@@ -80,6 +120,24 @@ def read_trials(path: Path) -> tuple[list[Trial], list[str], int]:
     return trials, problems, good
 
 
+def _read_all_at_once(data: bytes) -> list[Trial] | None:
+    """Every line in one JSON parse (keys shared between records), or None if any line is bad.
+
+    One ``json.loads`` over the whole log is several times faster than one per line and, since
+    the parser memoises object keys within a call, all records share their key strings.
+    """
+    body = data.rstrip(b"\n")
+    if not body or not data.endswith(b"\n") or b"\n\n" in body:
+        return None
+    try:
+        records = json.loads(b"[" + body.replace(b"\n", b",") + b"]")
+        if len(records) != body.count(b"\n") + 1:  # a line holding two values: let the slow path name it
+            return None
+        return [Trial.from_dict(r) for r in records]
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None
+
+
 def report(problems: list[str]) -> None:
     for problem in problems:
         warnings.warn(problem, RunLogWarning, stacklevel=3)
@@ -88,20 +146,27 @@ def report(problems: list[str]) -> None:
 class RunWriter:
     """Appends trials and checkpoints to a run directory."""
 
-    def __init__(self, run_dir: str | os.PathLike, config: dict[str, Any] | None, *, resume: bool = False):
+    def __init__(
+        self,
+        run_dir: str | os.PathLike,
+        config: dict[str, Any] | None,
+        *,
+        resume: bool = False,
+        good_length: int | None = None,
+    ):
         self.path = Path(run_dir)
         self.trials_path = self.path / TRIALS_FILE
         if resume:
             if not (self.path / RUN_FILE).exists():
                 raise RunLogError(f"cannot resume: {self.path / RUN_FILE} does not exist")
-            _, _, good = read_trials(self.trials_path)
+            good = good_length if good_length is not None else read_trials(self.trials_path)[2]
             if self.trials_path.exists() and good < self.trials_path.stat().st_size:
                 with open(self.trials_path, "r+b") as f:  # cut the torn tail before appending
                     f.truncate(good)
         else:
             if (self.path / RUN_FILE).exists():
                 raise RunLogError(
-                    f"{self.path} already holds a run; continue it with Search.resume({str(self.path)!r}) "
+                    f"{self.path} already holds a run; continue it with nasnb.resume_search({str(self.path)!r}) "
                     f"or `nasnb resume {self.path}`, or choose another run directory"
                 )
             self.path.mkdir(parents=True, exist_ok=True)

@@ -4,13 +4,25 @@ A zero-cost proxy (``nasnb.evaluation.proxies``) scores ``n_candidates`` random 
 initialisation; the best ``keep`` are proposed first, best first. After them a base strategy
 (evolution by default) takes over and is told every result, pre-screened ones included, so the
 proxy's picks become, for evolution, its initial population instead of random samples.
+
+A strategy never evaluates inside ``ask()``: the candidates are a queue filled *ahead*, as Optuna's
+``enqueue_trial`` does. Either call ``enqueue(prescreen(...))`` yourself (screen once, reuse the
+list, or screen on other data), or let ``setup`` fill it by calling ``nasnb.evaluation.prescreen``.
+The screening is a pure function of the settings and the seed, so it is computed once per
+process: replaying a run (the explorer's slider, ``run.strategy_at``) never re-runs the proxies,
+and a resumed run restores the queue from its checkpoint.
 """
 
 from __future__ import annotations
 
+import functools
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..spaces import Architecture, BaseSpace, space_from_config, space_to_config
 from ..trial import Proposal, Trial
+from ._checks import check, check_int
 from .base import BaseStrategy
 from .registry import get
 
@@ -46,44 +58,65 @@ class PrescreenStrategy(BaseStrategy):
         self.dataset = dataset
         self.batch_size = batch_size
 
-    def setup(self, space, seed=0) -> None:
+    def setup(self, space: BaseSpace, seed: int | None = 0) -> None:
         from ..evaluation.proxies import PROXIES
 
-        if self.proxy not in PROXIES:
-            raise ValueError(f"PrescreenStrategy proxy must be one of {list(PROXIES)}, got {self.proxy!r}")
-        for name in ("n_candidates", "keep"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"PrescreenStrategy {name} must be an int >= 1, got {value!r}")
-        if self.keep > self.n_candidates:
-            raise ValueError(f"PrescreenStrategy keep ({self.keep}) cannot exceed n_candidates ({self.n_candidates})")
-        if self.base == self.name:
-            raise ValueError("PrescreenStrategy base must be another strategy, got 'prescreen'")
+        check(self, "proxy", self.proxy, self.proxy in PROXIES, f"one of {list(PROXIES)}")
+        check_int(self, "n_candidates", self.n_candidates, low=1)
+        check_int(self, "keep", self.keep, low=1, high=self.n_candidates)
+        check(self, "base", self.base, self.base != self.name, "another strategy than 'prescreen'")
         super().setup(space, seed)
         self.prescreen_seed_ = int(self.rng_.integers(2**31))
         self.base_ = get(self.base, **(self.base_params or {}))
         self.base_.setup(space, int(self.rng_.integers(2**31)))
-        self.candidates_: list[dict[str, Any]] | None = None
         self.position_ = 0
+        ahead = self.__dict__.pop("_enqueued", None)
+        self.candidates_: list[dict[str, Any]] = ahead if ahead is not None else self.screen()
 
-    def _screen(self) -> list[dict[str, Any]]:
-        from ..evaluation.proxies import prescreen
+    def screen(self) -> list[dict[str, Any]]:
+        """The proxy's best ``keep`` of ``n_candidates`` (``{"arch", "score", "rank"}``), best first.
 
-        found = prescreen(
-            self.space_,
-            self.proxy,
-            n_candidates=self.n_candidates,
-            keep=self.keep,
-            seed=self.prescreen_seed_,
-            dataset=self.dataset,
-            batch_size=self.batch_size,
-        )
-        return [{"arch": str(c.arch), "score": c.score, "rank": c.rank} for c in found]
+        Runs ``nasnb.evaluation.prescreen`` with this strategy's settings and seed, once per process.
+        """
+        self._require_setup()
+        return [
+            dict(c)
+            for c in _screened(
+                json.dumps(space_to_config(self.space_), sort_keys=True),
+                self.proxy,
+                self.n_candidates,
+                self.keep,
+                self.prescreen_seed_,
+                self.dataset,
+                self.batch_size,
+            )
+        ]
+
+    def enqueue(self, candidates: Iterable[Any]) -> None:
+        """Propose these first, in order: ``Candidate``s from ``prescreen``, dicts or architectures.
+
+        Call before the first ``ask()`` (before or after ``setup``); a dict or ``Candidate`` keeps
+        its proxy ``score`` and ``rank`` for the decision record.
+        """
+        queue = []
+        for i, c in enumerate(candidates, start=1):
+            if isinstance(c, Mapping):
+                queue.append({"arch": str(c["arch"]), "score": c.get("score"), "rank": c.get("rank", i)})
+            elif isinstance(c, (Architecture, str)):
+                queue.append({"arch": str(c), "score": None, "rank": i})
+            else:  # a proxies.Candidate
+                queue.append({"arch": str(c.arch), "score": c.score, "rank": c.rank})
+        if not hasattr(self, "space_"):
+            self._enqueued = queue
+            return
+        if self.position_ or self.n_asked_:
+            raise RuntimeError("PrescreenStrategy.enqueue must come before the first ask()")
+        for c in queue:
+            self.space_.parse(c["arch"])  # a clear error now, not at the n-th ask
+        self.candidates_ = queue
 
     def ask(self) -> Proposal:
         self._require_setup()
-        if self.candidates_ is None:
-            self.candidates_ = self._screen()
         self.n_asked_ += 1
         if self.position_ < len(self.candidates_):
             candidate = self.candidates_[self.position_]
@@ -116,6 +149,27 @@ class PrescreenStrategy(BaseStrategy):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.prescreen_seed_ = state["prescreen_seed"]
-        self.candidates_ = state["candidates"]
+        # a checkpoint written before the first ask (older versions screened lazily) holds None
+        self.candidates_ = state["candidates"] if state["candidates"] is not None else self.screen()
         self.position_ = state["position"]
         self.base_.load_state_dict(state["base"])
+
+
+@functools.lru_cache(maxsize=32)
+def _screened(
+    space: str, proxy: str, n_candidates: int, keep: int, seed: int, dataset: str, batch_size: int
+) -> tuple[tuple[tuple[str, Any], ...], ...]:
+    """Pre-screening results by settings (the space as JSON config): computed once per process."""
+    from ..evaluation.proxies import prescreen
+
+    config = json.loads(space)
+    found = prescreen(
+        space_from_config(config),
+        proxy,
+        n_candidates=n_candidates,
+        keep=keep,
+        seed=seed,
+        dataset=dataset,
+        batch_size=batch_size,
+    )
+    return tuple((("arch", str(c.arch)), ("score", c.score), ("rank", c.rank)) for c in found)

@@ -18,9 +18,18 @@ from ..data.datasets import DATASETS
 from ..search import Search
 from ..spaces import BaseSpace, get_space
 from ..strategies import STRATEGIES, BaseStrategy, get
+from .views.common import FULL
 
 SPACE_NAMES = ("cell", "chain", "mlp", "hyper", "cell+hyper")
-NARROW = {"width": "240px"}
+NARROW = {"width": FULL, "max_width": "240px"}  # shrinks to a narrow column (the side panel)
+COLUMN = {"flex": "1 1 200px", "max_width": "250px", "min_width": "0"}
+TIPS = {
+    "start": "Run the search in the background until its budget is spent",
+    "pause": "Hold after the trial being evaluated; Start or Step goes on from there",
+    "step": "Evaluate one more trial, then hold",
+    "stop": "Stop within about a second (the trial in flight is abandoned); Start goes on later",
+    "new": "Let go of this search and unlock the settings for another",
+}
 BUTTONS = (
     ("start", "Start", "play", "success"),
     ("pause", "Pause", "pause", "warning"),
@@ -45,7 +54,7 @@ def parse_param(name: str, text: str, default: Any) -> Any:
 
 def param_widget(name: str, default: Any) -> widgets.Widget:
     """A numeric widget for numbers, a checkbox for flags, a text field for everything else."""
-    style = {"description_width": "120px"}
+    style = {"description_width": "110px"}
     if isinstance(default, bool):
         return widgets.Checkbox(value=default, description=name, style=style, indent=False)
     if isinstance(default, int):
@@ -114,7 +123,9 @@ class Controls:
         self._show_training()
 
         self.buttons = {
-            key: widgets.Button(description=label, icon=icon, button_style=style, layout={"width": "110px"})
+            key: widgets.Button(
+                description=label, icon=icon, button_style=style, tooltip=TIPS[key], layout={"width": "auto"}
+            )
             for key, label, icon, style in BUTTONS
         }
         self.start, self.pause, self.step, self.stop, self.new = (self.buttons[k[0]] for k in BUTTONS)
@@ -130,17 +141,19 @@ class Controls:
         ]
         self.widget = widgets.VBox(
             [
-                widgets.HBox(list(self.buttons.values())),
+                # buttons as wide as their labels, wrapping onto a second row in a narrow column
+                widgets.Box(list(self.buttons.values()), layout={"flex_flow": "row wrap", "grid_gap": "4px"}),
                 widgets.Box(
                     [
-                        widgets.VBox([self.space, self.strategy, self.budget, self.seed]),
-                        widgets.VBox([self.evaluator, self.dataset, self.epochs, self.run_dir]),
+                        widgets.VBox([self.space, self.strategy, self.budget, self.seed], layout=COLUMN),
+                        widgets.VBox([self.evaluator, self.dataset, self.epochs, self.run_dir], layout=COLUMN),
                         self.params,
                     ],
                     layout={"flex_flow": "row wrap"},
                 ),
             ]
         )
+        self.widget.add_class("nasnb-controls")
 
     # -- reading the widgets ------------------------------------------------------------------
     def strategy_params(self) -> dict[str, Any]:

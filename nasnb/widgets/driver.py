@@ -100,7 +100,7 @@ class SearchDriver:
     def _go(self) -> None:
         state = self.search.state
         if state == "paused":
-            self.search.resume()
+            self.search.unpause()
         elif state in ("idle", "stopped", "stopping"):
             self.search.run(background=True)
         elif state == "finished":

@@ -9,8 +9,10 @@ the views, so the search never waits on a plot and the kernel never waits on the
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -27,8 +29,15 @@ from .replay import ReplayBar, ReplayCursor
 from .text import escaped, number, shorten
 from .throttle import Throttle
 from .views import Views
+from .views.common import WRAPPED
 
 SHOWN_ERRORS = 4
+# Pause and Stop differ in what comes next; the status line says so, so they never look the same.
+HINTS = {
+    "paused": " (held after a finished trial: Start or Step goes on)",
+    "stopped": " (stopped: Start continues it, New search starts another)",
+    "finished": " (budget spent: New search starts another)",
+}
 
 
 class Explorer:
@@ -72,6 +81,7 @@ class Explorer:
         for name, button in self.controls.buttons.items():
             button.on_click(self._button(name))
         self.widget = widgets.VBox([self.controls.widget, self.status, self.errors, self.views.widget])
+        self.widget.add_class("nasnb-explorer")
         if search is not None:
             self.attach(search)
         else:
@@ -91,6 +101,7 @@ class Explorer:
         self.replay.slider.observe(lambda _: self.throttle.request(), names="value")
         self.throttle.start()
         self.widget = widgets.VBox([self.replay.widget, self.status, self.errors, self.views.widget])
+        self.widget.add_class("nasnb-explorer")
         self.refresh()
         return self
 
@@ -108,7 +119,9 @@ class Explorer:
         self.throttle = Throttle(self._redraw, redraw_interval, on_error=lambda err: self._report(f"redraw: {err!r}"))
         self.views = Views(self.select, metric, redraw=self.throttle.request)
         self.status = widgets.HTML("")
+        self.status.add_class("nasnb-status")
         self.errors = widgets.HTML("")
+        self.errors.add_class("nasnb-errors")
 
     # -- the search ---------------------------------------------------------------------------
     def attach(self, search: Search) -> None:
@@ -158,8 +171,12 @@ class Explorer:
             return
         if self.search is not None and self.search.state in ("running", "paused"):
             self.search.stop(wait=False)
+        previous = self.search.run_dir if self.search is not None else None
         self._detach()
         self.controls.lock(False)
+        if previous is not None and self.controls.run_dir.value.strip():
+            # the old run owns that folder: a new search there would refuse to start
+            self.controls.run_dir.value = str(_free_run_dir(Path(previous)))
         self.messages.clear()
         self.refresh()
 
@@ -308,12 +325,13 @@ class Explorer:
             search, current = self.search, self._driver.current
             budget = search.budget.evaluations if search.budget is not None else None
             head = f"{search.state} · {len(frame.trials)}{f' / {budget}' if budget else ''} trials"
+            head += HINTS.get(search.state, "")
             if current is not None and search.state in ("running", "paused", "stopping"):
                 progress = current.get("progress") or {}
                 epoch = f" (epoch {progress['epoch']}/{progress.get('epochs', '?')})" if "epoch" in progress else ""
                 tail += f" · evaluating #{current['id']}{epoch}: {shorten(current['arch'], 60)}"
             self._update_buttons(search.state)
-        self.status.value = escaped(head + tail)
+        self.status.value = f"<div style='{WRAPPED}'>{escaped(head + tail)}</div>"
         self._show_errors()
 
     def _update_buttons(self, state: str) -> None:
@@ -389,6 +407,16 @@ class Explorer:
         if self.search is None:
             return "<Explorer: no search yet>"
         return f"<Explorer of {self.search!r}>"
+
+
+def _free_run_dir(previous: Path) -> Path:
+    """``runs/demo`` -> ``runs/demo-2`` (or -3, ...): the first sibling folder that does not exist."""
+    stem = re.sub(r"-\d+$", "", previous.name)
+    for n in range(2, 10_000):
+        candidate = previous.with_name(f"{stem}-{n}")
+        if not candidate.exists():
+            return candidate
+    raise RuntimeError(f"no free run folder next to {previous}; type a new run dir")
 
 
 def _cell_space() -> BaseSpace:

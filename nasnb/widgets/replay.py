@@ -14,6 +14,7 @@ import ipywidgets as widgets
 
 from ..runs import Run, fast_forward, strategy_from_config
 from .driver import population_of
+from .views.common import FULL
 
 SPEEDS = {"1 step/s": 1000, "2 steps/s": 500, "5 steps/s": 200, "10 steps/s": 100, "25 steps/s": 40}
 
@@ -72,7 +73,12 @@ class ReplayBar:
 
     def __init__(self, n_steps: int) -> None:
         self.slider = widgets.IntSlider(
-            value=n_steps, min=0, max=n_steps, description="step", continuous_update=True, layout={"width": "420px"}
+            value=n_steps,
+            min=0,
+            max=n_steps,
+            description="step",
+            continuous_update=True,
+            layout={"width": FULL, "max_width": "420px", "min_width": "200px"},
         )
         self.play = widgets.Play(
             value=n_steps, min=0, max=n_steps, step=1, interval=SPEEDS["5 steps/s"], description="play"
@@ -82,4 +88,5 @@ class ReplayBar:
         )
         widgets.jslink((self.play, "value"), (self.slider, "value"))  # plays in the browser, no kernel round trip
         self.speed.observe(lambda change: setattr(self.play, "interval", change["new"]), names="value")
-        self.widget = widgets.HBox([self.play, self.slider, self.speed])
+        self.widget = widgets.Box([self.play, self.slider, self.speed], layout={"flex_flow": "row wrap"})
+        self.widget.add_class("nasnb-replay")

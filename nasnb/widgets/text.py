@@ -20,7 +20,10 @@ def escaped(text: object, *, tone: str | None = None, bold: bool = False, pre: b
     if bold:
         style.append("font-weight:600")
     if pre:
-        style.append("white-space:pre-wrap;font-family:var(--jp-code-font-family, monospace);font-size:90%")
+        style.append(
+            "white-space:pre-wrap;overflow-wrap:anywhere;"
+            "font-family:var(--jp-code-font-family, monospace);font-size:90%"
+        )
     body = html.escape(str(text), quote=True)
     return f'<span style="{";".join(style)}">{body}</span>' if style else body
 

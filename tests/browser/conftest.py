@@ -60,29 +60,77 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture
-def browser_page(chromium_executable: str) -> Iterator[object]:
-    """A fresh Chromium page (1400x900) that records JavaScript dialogs (alerts, prompts) in
-    ``page.dialogs``; leaving the page is always allowed."""
+# Console messages JupyterLab itself logs at error level in a healthy session; each with why it
+# is not a nasnb or bqplot problem. Anything else logged as an error fails the test that saw it.
+ALLOWED_CONSOLE = {
+    # A kernel restart closes the comms of every widget the old kernel owned; the widget manager
+    # logs each closed channel it still held (JupyterLab's own, after a restart the test asked for).
+    "Kernel restarted": "JupyterLab reports the restart the test requested",
+    "Comm not found for comm id": "JupyterLab's widget manager after a kernel restart drops the old comms",
+    "Could not restore the debugger state": (
+        "JupyterLab's debugger asks a kernel for its state; a restart cancels that request"
+    ),
+    "Failed to load resource: the server responded with a status of 404": (
+        "JupyterLab probes optional endpoints (translations, workspaces, lab API extensions) that return 404"
+    ),
+}
+
+
+def _allowed(text: str) -> bool:
+    return any(marker in text for marker in ALLOWED_CONSOLE)
+
+
+@pytest.fixture(scope="session")
+def chromium(chromium_executable: str) -> Iterator[object]:
+    """One headless Chromium for the whole session (each test gets its own context and page)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_executable, headless=True, args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-            page.dialogs = []
-
-            def on_dialog(dialog) -> None:
-                if dialog.type == "beforeunload":  # JupyterLab's "leave with unsaved changes?"
-                    dialog.accept()
-                    return
-                page.dialogs.append(f"{dialog.type}: {dialog.message}")
-                dialog.dismiss()
-
-            page.on("dialog", on_dialog)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+CONSOLE_LOG: list[str] = []
+
+
+@pytest.fixture
+def browser_page(chromium, request, artifacts_dir: Path) -> Iterator[object]:
+    """A fresh Chromium page (1400x900, its own context) that records JavaScript dialogs (alerts,
+    prompts) in ``page.dialogs`` and every console error and uncaught exception in
+    ``page.console_errors`` (those not allowed by ``ALLOWED_CONSOLE``); leaving the page is
+    always allowed. The whole session's errors are written to ``test-artifacts/console.txt``."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.dialogs = []
+    page.console_errors = []
+    page.console_allowed = []
+
+    def on_dialog(dialog) -> None:
+        if dialog.type == "beforeunload":  # JupyterLab's "leave with unsaved changes?"
+            dialog.accept()
+            return
+        page.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def record(text: str) -> None:
+        (page.console_allowed if _allowed(text) else page.console_errors).append(text)
+        CONSOLE_LOG.append(f"{request.node.name}: {'allowed ' if _allowed(text) else ''}{text}")
+
+    def on_console(message) -> None:
+        if message.type == "error" or "Error setting state" in message.text:
+            record(f"console.{message.type}: {message.text}")
+
+    page.on("dialog", on_dialog)
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: record(f"pageerror: {error}"))
+    try:
+        yield page
+    finally:
+        (artifacts_dir / "console.txt").write_text("\n".join(CONSOLE_LOG) + "\n")
+        context.close()
 
 
 @dataclass(frozen=True)
@@ -129,9 +177,11 @@ def _isolated_env(home: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def lab_server(tmp_path: Path) -> Iterator[LabServer]:
-    """JupyterLab on a free 127.0.0.1 port, with a token, serving ``tmp_path / "root"``."""
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """One JupyterLab for the session on a free 127.0.0.1 port, with a token, serving a temporary
+    root; each test works in its own folder (``lab_folder``), so their runs never mix."""
+    tmp_path = tmp_path_factory.mktemp("lab")
     root = tmp_path / "root"
     root.mkdir()
     port, token = _free_port(), secrets.token_hex(16)
@@ -170,3 +220,12 @@ def lab_server(tmp_path: Path) -> Iterator[LabServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def lab_folder(lab_server: LabServer, request) -> str:
+    """A fresh folder under the server's root named after the test; returns its path relative to
+    the root (notebooks put there run their kernels in it, so ``runs/`` lands beside them)."""
+    name = request.node.name.replace("[", "-").replace("]", "")
+    (lab_server.root / name).mkdir()
+    return name

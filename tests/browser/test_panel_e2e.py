@@ -16,6 +16,8 @@ import shutil
 
 import pytest
 
+from tests.helpers.lab import assert_clean_console, move_slider, shot, shot_views
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -143,10 +145,10 @@ def assert_no_injection(page) -> None:
     assert page.dialogs == []
 
 
-def test_panel_follows_the_active_notebook(lab_server, browser_page, artifacts_dir):
+def test_panel_follows_the_active_notebook(lab_server, lab_folder, browser_page, artifacts_dir):
     page = browser_page
     try:
-        follow_notebooks(page, lab_server, artifacts_dir)
+        follow_notebooks(page, lab_server, lab_folder, artifacts_dir)
     except Exception as error:
         page.screenshot(path=str(artifacts_dir / "panel-failure.png"))
         html = page.evaluate("() => (document.querySelector('#nasnb-explorer') || document.body).outerHTML")
@@ -154,14 +156,14 @@ def test_panel_follows_the_active_notebook(lab_server, browser_page, artifacts_d
         raise AssertionError(f"{error}\n--- JupyterLab log ---\n{lab_server.log()}") from error
 
 
-def follow_notebooks(page, lab_server, artifacts_dir) -> None:
-    root = lab_server.root
+def follow_notebooks(page, lab_server, folder, artifacts_dir) -> None:
+    root = lab_server.root / folder
     (root / "one.ipynb").write_text(notebook(SEARCH_CELL))
     (root / "two.ipynb").write_text(notebook("print('no explorer here')"))
     (root / "runs" / HOSTILE).mkdir(parents=True)
     (root / "runs" / HOSTILE / "run.json").write_text("{}")
 
-    page.goto(lab_server.url("/lab/tree/one.ipynb"))
+    page.goto(lab_server.url(f"/lab/tree/{folder}/one.ipynb"))
     wait_idle(page)
 
     # The palette entry opens the panel; the kernel has not imported nasnb, so it shows how to start.
@@ -184,14 +186,20 @@ def follow_notebooks(page, lab_server, artifacts_dir) -> None:
         shutil.copy(part, root / "runs" / HOSTILE / part.name)
 
     # The second notebook has no explorer: the empty state, listing both runs as text.
-    open_notebook(page, "two.ipynb")
+    open_notebook(page, f"{folder}/two.ipynb")
     wait_title(page, "NAS Explorer")
     page.wait_for_function("() => document.querySelectorAll('#nasnb-explorer .nasnb-Explorer-runPath').length === 2")
     assert "No explorer in this notebook yet" in panel_text(page)
     runs = page.locator(f"{PANEL} .nasnb-Explorer-runPath").all_inner_texts()
     assert sorted(runs) == sorted([f"runs/{HOSTILE}", "runs/demo"]), runs
     assert_no_injection(page)
-    page.screenshot(path=str(artifacts_dir / "panel-empty.png"))
+    # A run written after the panel looked (here by copying; usually by a search in the kernel)
+    # appears in the list by itself, without pressing "Look for runs again".
+    shutil.copytree(root / "runs" / "demo", root / "runs" / "later")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#nasnb-explorer .nasnb-Explorer-runPath').length === 3", timeout=15_000
+    )
+    page.screenshot(path=str(artifacts_dir / "panel-empty-state.png"))
 
     # Replaying a run docks a replay explorer in this notebook's kernel; its title, built from
     # the hostile folder name, is shown as text.
@@ -199,6 +207,18 @@ def follow_notebooks(page, lab_server, artifacts_dir) -> None:
     assert wait_title(page, "Replay of ") == f"Replay of {HOSTILE}"
     wait_points(page, TRIALS)
     assert_no_injection(page)
+    # Moving the replay's slider back shows the run as it was then: fewer points, the status says so.
+    move_slider(page, PANEL, 0.4)
+    page.wait_for_function(
+        f"""() => {{
+          const n = ({POPULATION_POINTS})();
+          const status = (document.querySelector('#nasnb-explorer .nasnb-status') || {{}}).textContent || '';
+          return n > 0 && n < {TRIALS} && status.includes(`step ${{n}} / {TRIALS}`);
+        }}"""
+    )
+    page.wait_for_timeout(400)
+    shot(page, artifacts_dir, "panel-replay-slider-moved", PANEL)
+    shot_views(page, artifacts_dir, "panel-replay", PANEL)
 
     # Back to the first notebook: its own explorer again.
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="one.ipynb").click()
@@ -218,7 +238,7 @@ def follow_notebooks(page, lab_server, artifacts_dir) -> None:
     assert wait_title(page, title) == title
     wait_points(page, TRIALS)
     assert_no_injection(page)
-    page.screenshot(path=str(artifacts_dir / "panel.png"))
+    page.screenshot(path=str(artifacts_dir / "panel-after-reload.png"))
 
     # A kernel restart takes the explorer with it: the panel clears.
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.restartKernel()")
@@ -226,3 +246,5 @@ def follow_notebooks(page, lab_server, artifacts_dir) -> None:
         "() => /The kernel restarted/.test(document.querySelector('#nasnb-explorer').textContent)", timeout=30_000
     )
     assert page.locator(f"{PANEL} .bqplot").count() == 0
+    page.screenshot(path=str(artifacts_dir / "panel-after-kernel-restart.png"))
+    assert_clean_console(page)

@@ -17,7 +17,6 @@
 # The search runs in a background thread, so the notebook stays usable while it works.
 
 # %%
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +25,9 @@ from nasnb.explain import explain_trial
 from nasnb.strategies import EvolutionStrategy
 from nasnb.widgets import Explorer
 
-run_dir = Path(tempfile.mkdtemp()) / "tour"
+# The run is written next to this notebook, in runs/, where the NAS Explorer side panel lists it
+# for replay after the notebook has finished; the time in its name keeps every run of the tour.
+run_dir = Path("runs") / time.strftime("tour-%Y%m%d-%H%M%S")
 
 # The tabulated benchmark answers instantly (every cell was trained once, ahead of time) when it
 # covers every cell; otherwise train for real: two epochs of a small network on 8x8 digits, a
@@ -123,4 +124,6 @@ print("same as the strategy replayed to step 20:",
 
 # %% [markdown]
 # In JupyterLab, `explorer.dock()` shows the explorer in the **NAS Explorer** side panel, so it
-# stays in view while you scroll through the notebook.
+# stays in view while you scroll through the notebook. Open the panel (the NAS button in the
+# notebook toolbar): when no explorer is docked it lists this notebook's runs, the tour's
+# `runs/tour-...` among them, and **Replay** opens one there.

@@ -84,13 +84,18 @@ print("functionally distinct cells:", len({c.key for c in cell_space}))
 # one mutation away.
 
 # %%
-rng = np.random.default_rng(0)
+rng = np.random.default_rng(2)
 child, change = cell_space.mutate(mine, rng)
 print("mutation:", change)
 other = cell_space.sample(rng)
 mixed, origin = cell_space.crossover(mine, other, rng)
 print("crossover took", origin["from_a"], "from the first parent and", origin["from_b"], "from the second")
 print("neighbours of a cell:", len(cell_space.neighbors(mine)))
+
+# %% [markdown]
+# This crossover is *uniform*: each decision is a coin flip between the parents, so here the child
+# took three edges from each. With another seed it can take all six from one parent (a chance of
+# 2 in 64) — then it is a copy, not a mix.
 
 # %% [markdown]
 # ## A chain of layers: the space of the first NAS papers
@@ -182,6 +187,53 @@ ax.scatter(frame["id"], frame["accuracy"], c=["tab:grey" if k == "init" else "ta
 ax.plot(frame["id"], best_so_far, drawstyle="steps-post", label="best so far")
 ax.set_xlabel("trial"); ax.set_ylabel("validation accuracy"); ax.legend()
 print("best:", run.best().arch, round(run.best().metrics["accuracy"], 3))
+
+# %% [markdown]
+# ## Exercises
+#
+# Replace each `...` with your answer and run the check cell below it: it says *correct* or gives a
+# hint, never the answer. (Instructors: `docs/course.md` explains how these are graded.)
+#
+# **1.1** Without calling `neighbors`, how many cells are exactly one mutation away from a cell?
+# (6 edges, 5 options each.) Write it as a small calculation.
+
+# %%
+from nasnb.grading import check
+
+# %% [answer 1.1]
+q11 = ...  # a number
+### BEGIN SOLUTION
+q11 = 6 * (5 - 1)
+### END SOLUTION
+
+# %% [check 1.1]
+check("1.1", q11, expect=24, hint="a mutation changes one edge to one of the *other* options of that edge")
+
+# %% [markdown]
+# **1.2** How many of the 15,625 cells compute the same network as `a` (from the canonical-key
+# cell above)? Count them with their keys.
+
+# %% [answer 1.2]
+q12 = ...  # a number
+### BEGIN SOLUTION
+q12 = sum(c.key == a.key for c in cell_space)
+### END SOLUTION
+
+# %% [check 1.2]
+check("1.2", q12, expect=65, hint="loop over `cell_space` and count the cells whose `.key` equals `a.key`")
+
+# %% [markdown]
+# **1.3** In the first search above, how many trials were proposed by mutating a tournament winner
+# (not drawn at random for the initial population)? Read it from the run log's `kind` column.
+
+# %% [answer 1.3]
+q13 = ...  # a number
+### BEGIN SOLUTION
+q13 = int((frame["kind"] != "init").sum())
+### END SOLUTION
+
+# %% [check 1.3]
+check("1.3", q13, expect=8, hint="budget 14, population 6: count the rows of `frame` whose kind is not 'init'")
 
 # %% [markdown]
 # **Try it yourself:** change the seed, the population size or `epochs`, or swap `cell_space` for

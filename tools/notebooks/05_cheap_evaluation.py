@@ -163,10 +163,13 @@ print(f"Spearman rho of 'number of conv_3x3 edges': {spearmanr(n_conv3, scores['
 # %% [markdown]
 # How high could ρ go? The table is itself a measurement: each cell was trained **once**. Retraining
 # 300 of its cells with another seed (`benchmarks/bench_table_noise.py`, about 2 minutes) ranks them
-# with ρ ≈ 0.52 against the table, and among the better half of the cells only ρ ≈ 0.26. Parameter count
-# agrees with the table about as well as the table agrees with itself. So on this small benchmark a
-# proxy at ρ ≈ 0.5 is as good as a second training run, and no proxy can be expected to reach 0.8.
-# Before trusting a ranking, ask how repeatable the thing you rank against is.
+# with ρ ≈ 0.52 against the table, and among the better half of the cells only ρ ≈ 0.26. That is the
+# agreement of two *noisy* measurements, each carrying its own training noise. A perfect predictor —
+# one that knew every cell's expected accuracy, free of noise — would meet that noise only once, on
+# the table's side, and so correlate with the table at about √0.52 ≈ 0.72 (the classical attenuation
+# argument; exercise 5.1). So on this small benchmark a proxy at ρ ≈ 0.5 is about as good as a second
+# training run, the ceiling for any predictor is near 0.72, not 1, and no proxy can be expected to
+# reach 0.8. Before trusting a ranking, ask how repeatable the thing you rank against is.
 
 # %% [markdown]
 # Even a rough proxy is useful as a **filter**: score many random cells, train only the most promising.
@@ -229,8 +232,57 @@ for edge, drops in result.perturbation_drops.items():
 #
 # ## Exercises
 #
+# Replace each `...` and run the check below it: it says *correct* or gives a hint, never the answer.
+#
+# **5.1** Two trainings of the same cells agree with ρ = 0.52. If each training is the cell's true
+# quality plus independent noise of the same size, what correlation would a noise-free predictor reach
+# against one training (2 decimals)? (Hint: ρ between two noisy copies is the reliability *r*; between
+# the truth and one copy it is √r.)
+
+# %%
+from nasnb.grading import check
+
+# %% [answer 5.1]
+q51 = ...  # a number
+### BEGIN SOLUTION
+q51 = 0.52**0.5
+### END SOLUTION
+
+# %% [check 5.1]
+check("5.1", q51, expect=0.72, decimals=2, hint="the ceiling is the square root of the seed-to-seed correlation")
+
+# %% [markdown]
+# **5.2** On the 150 scored cells, what is Spearman's ρ between the parameter count (`scores["params"]`)
+# and the table's validation accuracy (3 decimals)?
+
+# %% [answer 5.2]
+q52 = ...  # a number
+### BEGIN SOLUTION
+q52 = spearmanr(scores["params"], scores["val_accuracy"]).statistic
+### END SOLUTION
+
+# %% [check 5.2]
+check("5.2", q52, expect=0.432, decimals=3, hint="`spearmanr(x, y).statistic` with the two columns of `scores`")
+
+# %% [markdown]
+# **5.3 (a preview of validation vs test)** The table's best cell was picked by *validation*
+# accuracy. How many trained cells (status "ok") have a strictly higher *test* accuracy than it?
+
+# %% [answer 5.3]
+q53 = ...  # a number
+### BEGIN SOLUTION
+ok = frame[frame.status == "ok"]
+q53 = int((ok["test_accuracy"] > ok.loc[ok["val_accuracy"].idxmax(), "test_accuracy"]).sum())
+### END SOLUTION
+
+# %% [check 5.3]
+check("5.3", q53, expect=71, hint="find the row with the highest val_accuracy, then count rows whose test_accuracy is larger")
+
+# %% [markdown]
+# **Try it yourself**
+#
 # 1. Change `seeds=5` in the regret plot to 20: how many seeds do you need before evolution's advantage
-#    over random search on the table is clear?
+#    over random search on the table is clear? (Use a paired test, as in notebook 2.)
 # 2. Run DARTS for more epochs (`DARTS(epochs=20)`): does the parameter-free share grow? Does argmax get
 #    worse while perturbation holds up?
 # 3. Which proxy would you trust for pre-screening on this table, and why? Try `prescreen` with each one

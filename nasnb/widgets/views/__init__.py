@@ -12,6 +12,7 @@ import ipywidgets as widgets
 
 from ..frame import Frame
 from .architecture import ArchitectureDrawing, ArchitectureView, architecture_drawing
+from .common import FULL
 from .detail import DetailView, learning_curve, metric_rows
 from .importance import ImportanceData, ImportanceView, importance_data
 from .lineage import LineageData, LineageView, lineage_data
@@ -45,7 +46,10 @@ __all__ = [
     "x_choices",
 ]
 
-WRAP = {"flex_flow": "row wrap", "align_items": "flex-start"}
+WRAP = {"flex_flow": "row wrap", "align_items": "flex-start", "width": FULL}
+# each view takes 300 px when there is room (three abreast in a notebook cell) and shrinks to a
+# narrow column (the side panel opens 250 px wide) instead of being cut off
+CELL = {"flex": "1 1 300px", "min_width": "0", "max_width": "440px"}
 
 
 class Views:
@@ -62,6 +66,9 @@ class Views:
         self.importance = ImportanceView()
         self.lineage = LineageView(select, metric)
         self.detail = DetailView()
+        for view in (self.population, self.progress, self.pareto, self.importance, self.lineage):
+            view.widget.layout.flex, view.widget.layout.min_width = CELL["flex"], CELL["min_width"]
+            view.widget.layout.max_width = CELL["max_width"]
         self.widget = widgets.VBox(
             [
                 widgets.Box([self.population.widget, self.progress.widget, self.pareto.widget], layout=WRAP),

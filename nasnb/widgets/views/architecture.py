@@ -54,7 +54,13 @@ def architecture_drawing(arch: Architecture, *, show_none: bool = False) -> Arch
         if edge["label"]:
             mid = curve[CURVE_POINTS // 2]
             lx.append(mid[0])
-            ly.append(mid[1] + (0.07 if bend <= 0 else -0.12))
+            if bend == 0:
+                # straight edges sit end to end on one line: alternate their labels above and
+                # below it, or in a narrow column (the side panel) neighbours run into each other
+                straight = sum(1 for e in graph.edges[: graph.edges.index(edge)] if e["bend"] == 0 and e["label"])
+                ly.append(mid[1] + (0.07 if straight % 2 == 0 else -0.16))
+            else:
+                ly.append(mid[1] + (0.07 if bend < 0 else -0.12))
             texts.append(str(edge["label"]))
             label_colours.append(colours[-1])
     chain = len(graph.nodes) > 4

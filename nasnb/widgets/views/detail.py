@@ -18,7 +18,9 @@ from ...trial import Trial
 from ..frame import Frame
 from ..text import escaped, number
 from .architecture import ArchitectureView
-from .common import figure, floats, xy_axes
+from .common import figure, fit_axis, floats, xy_axes
+
+WRAP = "white-space:pre-line;overflow-wrap:anywhere;line-height:1.4"  # prose wraps to the column it is in
 
 
 def metric_rows(trial: Trial, metric: str = "accuracy") -> list[tuple[str, str]]:
@@ -67,26 +69,32 @@ class DetailView:
         self.arch = widgets.HTML("")
         self.architecture = ArchitectureView()
         self.metrics = widgets.HTML("")
-        x_scale, y_scale = bq.LinearScale(), bq.LinearScale()
+        self.x_scale, self.y_scale = x_scale, y_scale = bq.LinearScale(), bq.LinearScale()
         self.curve = bq.Lines(
             x=[], y=[], scales={"x": x_scale, "y": y_scale}, colors=["#4c72b0"], marker="circle", marker_size=16
         )
+        self.curve_axes = xy_axes(x_scale, y_scale, "epoch", "val accuracy")
         self.curve_figure = figure(
             "Learning curve",
             [self.curve],
-            xy_axes(x_scale, y_scale, "epoch", "val accuracy"),
+            self.curve_axes,
             width="300px",
             height="220px",
         )
         self.reason = widgets.HTML("")
+        # the learning curve joins only when the trial recorded one (a figure hidden with
+        # display:none makes bqplot draw negative sizes and log errors)
+        self.pictures = widgets.Box([self.architecture.widget], layout={"flex_flow": "row wrap"})
         self.widget = widgets.VBox(
             [
                 self.title,
                 self.arch,
-                widgets.HBox([self.architecture.widget, self.curve_figure]),
-                widgets.HBox([self.metrics, self.reason], layout={"grid_gap": "20px"}),
+                self.pictures,
+                self.metrics,
+                self.reason,
             ]
         )
+        self.widget.add_class("nasnb-detail")
 
     def update(self, frame: Frame) -> None:
         trial = frame.focus()
@@ -96,6 +104,7 @@ class DetailView:
             self.arch.value = self.metrics.value = self.reason.value = ""
             self.architecture.show(None)
             self.curve.x, self.curve.y = np.zeros(0), np.zeros(0)
+            self.pictures.children = (self.architecture.widget,)
             return
         which = "selected" if frame.selected is not None else "best so far"
         key = (trial.id, trial.arch, trial.status, which)
@@ -113,13 +122,18 @@ class DetailView:
         self.metrics.value = _table(rows) + (escaped(why_not, tone="muted") if why_not else "")
         curve = learning_curve(trial)
         epochs, values = curve if curve is not None else (np.zeros(0), np.zeros(0))
+        pictures = (self.architecture.widget, self.curve_figure) if len(epochs) else (self.architecture.widget,)
+        if self.pictures.children != pictures:
+            self.pictures.children = pictures
+        fit_axis(self.x_scale, self.curve_axes[0], epochs, integer=True)
+        fit_axis(self.y_scale, self.curve_axes[1], values)
         with self.curve.hold_sync():
             self.curve.x, self.curve.y = epochs, values
         try:
             reason = reason_text(frame, trial)
         except Exception as err:  # an explanation that fails must not hide the rest of the pane
             reason = f"(no explanation: {type(err).__name__}: {err})"
-        self.reason.value = escaped("Why this trial: " + reason, pre=True)
+        self.reason.value = f"<div style='{WRAP}'><b>Why this trial:</b> {escaped(reason)}</div>"
 
 
 def _parse(space: BaseSpace, text: str) -> Any:

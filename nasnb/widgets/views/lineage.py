@@ -16,7 +16,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..frame import Frame
-from .common import FAILED_COLOUR, HIGHLIGHT, figure, floats, on_pick, xy_axes
+from .common import FAILED_COLOUR, HIGHLIGHT, figure, fit_axis, floats, note, on_pick, xy_axes
 
 KIND_COLOURS = {
     "init": "#8c8c8c",
@@ -78,7 +78,7 @@ class LineageView:
 
     def __init__(self, select: Callable[[int], object], metric: str = "accuracy") -> None:
         self.data: LineageData | None = None
-        x_scale, y_scale = bq.LinearScale(), bq.LinearScale()
+        self.x_scale, self.y_scale = x_scale, y_scale = bq.LinearScale(), bq.LinearScale()
         scales = {"x": x_scale, "y": y_scale}
         self.edges = bq.Lines(x=[], y=[], scales=scales, colors=["#c8c8c8"], stroke_width=1.0)
         self.path = bq.Lines(x=[], y=[], scales=scales, colors=[HIGHLIGHT], stroke_width=3.0)
@@ -94,10 +94,9 @@ class LineageView:
             tooltip=tooltip,
         )
         on_pick(self.nodes, lambda: self.data.ids if self.data else [], select)
-        self.figure = figure(
-            "Lineage (click a trial)", [self.edges, self.path, self.nodes], xy_axes(x_scale, y_scale, "step", metric)
-        )
-        self.legend = widgets.Label("grey: random/initial · blue: mutation · purple: crossover · orange: path to best")
+        self.x_axis, self.y_axis = xy_axes(x_scale, y_scale, "step", metric)
+        self.figure = figure("Lineage (click a trial)", [self.edges, self.path, self.nodes], [self.x_axis, self.y_axis])
+        self.legend = note("grey: random/initial · blue: mutation · purple: crossover · orange: path to best")
         self.widget = widgets.VBox([self.figure, self.legend])
 
     def update(self, frame: Frame) -> None:
@@ -110,6 +109,8 @@ class LineageView:
 
     def show(self, data: LineageData) -> None:
         self.data = data
+        fit_axis(self.x_scale, self.x_axis, data.x, integer=True)
+        fit_axis(self.y_scale, self.y_axis, data.y)
         with self.edges.hold_sync():
             self.edges.x, self.edges.y = _lines(data.edge_x), _lines(data.edge_y)
         with self.path.hold_sync():

@@ -16,7 +16,7 @@ import numpy as np
 from ...strategies.objectives import pareto_front
 from ...trial import Trial
 from ..frame import Frame
-from .common import HIGHLIGHT, figure, floats, on_pick, xy_axes
+from .common import HIGHLIGHT, figure, fit_axis, floats, note, note_html, on_pick, xy_axes
 from .population import x_choices
 
 
@@ -62,7 +62,7 @@ class ParetoView:
 
     def __init__(self, select: Callable[[int], object], metric: str = "accuracy") -> None:
         self.data: ParetoData | None = None
-        x_scale, y_scale = bq.LinearScale(), bq.LinearScale()
+        self.x_scale, self.y_scale = x_scale, y_scale = bq.LinearScale(), bq.LinearScale()
         scales = {"x": x_scale, "y": y_scale}
         tooltip = bq.Tooltip(fields=["x", "y"], labels=["cost", metric], formats=["", ".4f"])
         self.points = bq.Scatter(x=[], y=[], scales=scales, default_size=20, colors=["#999999"], tooltip=tooltip)
@@ -70,9 +70,9 @@ class ParetoView:
         self.front = bq.Scatter(x=[], y=[], scales=scales, default_size=50, colors=[HIGHLIGHT], tooltip=tooltip)
         on_pick(self.points, lambda: self.data.ids if self.data else [], select)
         on_pick(self.front, lambda: self.data.front_ids if self.data else [], select)
-        self.x_axis, y_axis = xy_axes(x_scale, y_scale, "params", metric)
-        self.figure = figure("Pareto front", [self.points, self.front_line, self.front], [self.x_axis, y_axis])
-        self.note = widgets.Label("")
+        self.x_axis, self.y_axis = xy_axes(x_scale, y_scale, "params", metric)
+        self.figure = figure("Pareto front", [self.points, self.front_line, self.front], [self.x_axis, self.y_axis])
+        self.note = note()
         self.widget = widgets.VBox([self.figure, self.note])
 
     def update(self, frame: Frame) -> None:
@@ -81,7 +81,9 @@ class ParetoView:
         data = pareto_data(frame.trials, cost=cost, metric=frame.metric)
         self.data = data
         self.x_axis.label = cost
-        self.note.value = "" if data.ids or not frame.trials else "the evaluator reports no params or macs"
+        self.note.value = note_html("" if data.ids or not frame.trials else "the evaluator reports no params or macs")
+        fit_axis(self.x_scale, self.x_axis, data.x)
+        fit_axis(self.y_scale, self.y_axis, data.y)
         with self.points.hold_sync():
             self.points.x, self.points.y = data.x, data.y
         with self.front.hold_sync():

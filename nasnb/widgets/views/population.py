@@ -16,7 +16,7 @@ import numpy as np
 
 from ...trial import Trial
 from ..frame import Frame
-from .common import FAILED_COLOUR, HIGHLIGHT, figure, floats, on_pick, xy_axes
+from .common import FAILED_COLOUR, HIGHLIGHT, figure, fit_axis, fit_colour, floats, note, on_pick, xy_axes
 
 SIZE_METRICS = ("params", "macs", "latency_ms")
 
@@ -105,12 +105,13 @@ class PopulationView:
         self.population_ids: list[int] = []
         self.x_scale, self.y_scale = bq.LinearScale(), bq.LinearScale()
         scales = {"x": self.x_scale, "y": self.y_scale}
+        self.age_scale = bq.ColorScale(scheme="viridis", min=0.0, max=1.0)
         tooltip = bq.Tooltip(fields=["x", "y", "color"], labels=["x", metric, "step"], formats=["", ".4f", ""])
         self.scatter = bq.Scatter(
             x=[],
             y=[],
             color=[],
-            scales={**scales, "color": bq.ColorScale(scheme="viridis")},
+            scales={**scales, "color": self.age_scale},
             default_size=36,
             stroke="white",
             tooltip=tooltip,
@@ -131,15 +132,19 @@ class PopulationView:
         )
         on_pick(self.scatter, lambda: self.data.ids if self.data else [], select)
         on_pick(self.failures, lambda: self.data.failed_ids if self.data else [], select)
-        self.x_axis, y_axis = xy_axes(self.x_scale, self.y_scale, "params", metric)
+        self.x_axis, self.y_axis = xy_axes(self.x_scale, self.y_scale, "params", metric)
         self.figure = figure(
-            "Population", [self.scatter, self.current, self.failures, self.selected], [self.x_axis, y_axis]
+            "Population", [self.scatter, self.current, self.failures, self.selected], [self.x_axis, self.y_axis]
         )
         self.x_metric = widgets.Dropdown(
-            options=["params", "macs", "step"], value="params", description="x", layout={"width": "180px"}
+            options=["params", "macs", "step"],
+            value="params",
+            description="x axis",
+            style={"description_width": "50px"},
+            layout={"width": "170px"},
         )
-        self.legend = widgets.Label("colour: age (step) · ring: current population · red ×: failed")
-        self.widget = widgets.VBox([self.figure, widgets.HBox([self.x_metric, self.legend])])
+        self.legend = note("colour: age (dark = early) · orange ring: current population · red ×: failed")
+        self.widget = widgets.VBox([self.figure, self.x_metric, self.legend], layout={"max_width": "380px"})
         self._frame: Frame | None = None
         self._updating = False
         self._chosen: str | None = None  # what the user picked, kept while the data offers it
@@ -167,6 +172,10 @@ class PopulationView:
         data = population_data(frame.trials, x=self.x_metric.value, metric=frame.metric, population=frame.population)
         self.data = data
         self.population_ids = list(frame.population) if frame.population is not None else []
+        # ranges first, so the marks never meet a zero-width domain (see views.common)
+        fit_axis(self.x_scale, self.x_axis, [*data.x, *data.failed_x], integer=data.x_label == "step")
+        fit_axis(self.y_scale, self.y_axis, [*data.y, *data.failed_y])
+        fit_colour(self.age_scale, data.age)
         with self.scatter.hold_sync():
             self.scatter.x, self.scatter.y, self.scatter.color = data.x, data.y, data.age
         with self.current.hold_sync():

@@ -10,11 +10,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import bqplot as bq
+import ipywidgets as widgets
 import numpy as np
 
 from ...trial import Trial
 from ..frame import Frame
-from .common import FAILED_COLOUR, HIGHLIGHT, figure, floats, on_pick, xy_axes
+from .common import FAILED_COLOUR, HIGHLIGHT, figure, fit_axis, floats, on_pick, xy_axes
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class ProgressView:
 
     def __init__(self, select: Callable[[int], object], metric: str = "accuracy") -> None:
         self.data: ProgressData | None = None
-        x_scale, y_scale = bq.LinearScale(), bq.LinearScale()
+        self.x_scale, self.y_scale = x_scale, y_scale = bq.LinearScale(), bq.LinearScale()
         scales = {"x": x_scale, "y": y_scale}
         tooltip = bq.Tooltip(fields=["x", "y"], labels=["step", metric], formats=["", ".4f"])
         self.points = bq.Scatter(
@@ -66,15 +67,16 @@ class ProgressView:
         )
         self.failures = bq.Scatter(x=[], y=[], scales=scales, marker="cross", colors=[FAILED_COLOUR], default_size=40)
         on_pick(self.points, lambda: self.data.ids if self.data else [], select)
-        self.figure = figure(
-            "Best so far", [self.points, self.best, self.failures], xy_axes(x_scale, y_scale, "step", metric)
-        )
-        self.widget = self.figure
+        self.x_axis, self.y_axis = xy_axes(x_scale, y_scale, "step", metric)
+        self.figure = figure("Best so far", [self.points, self.best, self.failures], [self.x_axis, self.y_axis])
+        self.widget = widgets.VBox([self.figure])
 
     def update(self, frame: Frame) -> None:
         data = progress_data(frame.trials, frame.metric)
         self.data = data
         floor = float(data.scores.min()) if len(data.scores) else 0.0
+        fit_axis(self.x_scale, self.x_axis, [*data.steps, *data.failed_steps, *data.best_steps], integer=True)
+        fit_axis(self.y_scale, self.y_axis, [*data.scores, *data.best])
         with self.points.hold_sync():
             self.points.x, self.points.y = data.steps, data.scores
         with self.best.hold_sync():
