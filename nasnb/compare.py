@@ -9,12 +9,13 @@ tests and notebooks can inspect, and ``plot_regret`` only draws it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .explain.curves import RegretCurve, best_so_far, regret_band, regret_plot_data
 from .search import Search
 from .spaces import BaseSpace
 from .strategies import BaseStrategy, get
@@ -23,16 +24,6 @@ StrategySpec = str | BaseStrategy | tuple[str, Mapping[str, Any]] | Mapping[str,
 
 
 @dataclass(frozen=True)
-class RegretCurve:
-    """Mean best-so-far regret after each evaluation with a confidence band (NaN where no seed has a value)."""
-
-    evaluations: np.ndarray
-    mean: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
-
-
-@dataclass
 class Comparison:
     """Per strategy, a (seeds × budget) array of best-so-far regret; NaN before a run's first success.
 
@@ -132,35 +123,9 @@ def compare_strategies(
     known = optimum is not None
     if optimum is None:
         optimum = float(np.nanmax([np.nanmax(v) if np.isfinite(v).any() else -np.inf for v in scores.values()]))
-    best = {label: _running_max(v) for label, v in scores.items()}
+    best = {label: best_so_far(v, axis=1) for label, v in scores.items()}
     regret = {label: float(optimum) - b for label, b in best.items()}
     return Comparison(list(factories), seeds, budget, metric, float(optimum), known, regret, scores)
-
-
-def regret_band(curves: np.ndarray, level: float = 0.95, method: str = "t", n_boot: int = 2000) -> RegretCurve:
-    """Mean over seeds (rows) and a ``level`` band: Student-t interval or percentile bootstrap."""
-    curves = np.asarray(curves, dtype=float)
-    if method not in ("t", "bootstrap"):
-        raise ValueError(f"method must be 't' or 'bootstrap', got {method!r}")
-    mean = np.full(curves.shape[1], np.nan)
-    lower, upper = mean.copy(), mean.copy()
-    rng = np.random.default_rng(0)  # the band of a given comparison is always the same
-    for e in range(curves.shape[1]):
-        values = curves[:, e][np.isfinite(curves[:, e])]
-        if len(values) == 0:
-            continue
-        mean[e] = values.mean()
-        if len(values) == 1:
-            lower[e] = upper[e] = mean[e]
-        elif method == "t":
-            from scipy.stats import t
-
-            half = t.ppf(0.5 + level / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-            lower[e], upper[e] = mean[e] - half, mean[e] + half
-        else:
-            boot = rng.choice(values, size=(n_boot, len(values))).mean(axis=1)
-            lower[e], upper[e] = np.quantile(boot, [0.5 - level / 2, 0.5 + level / 2])
-    return RegretCurve(np.arange(1, curves.shape[1] + 1), mean, lower, upper)
 
 
 def regret_ratio(comparison: Comparison, baseline: str = "random", at: int | None = None) -> dict[str, float]:
@@ -188,14 +153,11 @@ def plot_regret(comparison: Comparison, ax: Any = None, *, level: float = 0.95, 
         raise ImportError("plot_regret needs matplotlib: pip install matplotlib") from None
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
-    curves = comparison.curves(level)
-    floor = _log_floor(curves.values()) if log else None
-    for name, curve in curves.items():
-        mean, lower, upper = (
-            v if floor is None else np.maximum(v, floor) for v in (curve.mean, curve.lower, curve.upper)
-        )
-        (line,) = ax.plot(curve.evaluations, mean, label=name)
-        ax.fill_between(curve.evaluations, lower, upper, color=line.get_color(), alpha=0.2)
+    data = regret_plot_data(comparison.curves(level), log=log)
+    floor = data.floor
+    for name, curve in data.curves.items():
+        (line,) = ax.plot(curve.evaluations, curve.mean, label=name)
+        ax.fill_between(curve.evaluations, curve.lower, curve.upper, color=line.get_color(), alpha=0.2)
     what = "optimum" if comparison.optimum_known else "best found by any run"
     ax.set_ylabel(f"regret ({what} − best so far)")
     if floor is not None:
@@ -208,13 +170,6 @@ def plot_regret(comparison: Comparison, ax: Any = None, *, level: float = 0.95, 
     ax.set_title(f"{comparison.metric}: mean over {len(comparison.seeds)} seeds, {level:.0%} band")
     ax.legend()
     return ax
-
-
-def _log_floor(curves: Iterable[RegretCurve]) -> float:
-    """A tenth of the smallest positive value any curve or band reaches (1e-4 when none is positive)."""
-    values = np.concatenate([np.concatenate([c.mean, c.lower, c.upper]) for c in curves] or [np.array([])])
-    positive = values[np.isfinite(values) & (values > 0)]
-    return float(positive.min() / 10) if len(positive) else 1e-4
 
 
 def _factory(label: str, spec: StrategySpec) -> Callable[[], BaseStrategy]:
@@ -241,10 +196,3 @@ def _factory(label: str, spec: StrategySpec) -> Callable[[], BaseStrategy]:
         f"strategy {label!r} must be a name, (name, params), {{'name', 'params'}}, a strategy or a factory; "
         f"got {type(spec).__name__}"
     )
-
-
-def _running_max(scores: np.ndarray) -> np.ndarray:
-    """Best so far along each row, NaN until the first finite score."""
-    filled = np.where(np.isfinite(scores), scores, -np.inf)
-    best = np.maximum.accumulate(filled, axis=1)
-    return np.where(np.isfinite(best), best, np.nan)

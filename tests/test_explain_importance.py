@@ -221,8 +221,10 @@ def test_parameters_are_checked_by_name():
 def test_plots_draw_the_frames():
     trials, _ = planted_population(5, n=60)
     result = op_importance(trials, SPACE, n_bootstrap=20)
-    rows, columns, effect, low, high = importance_matrix(result)
+    grid = importance_matrix(result)
+    rows, columns, effect = grid.decisions, grid.options, grid.effect
     assert rows == result.ranking() and set(columns) == set(OPS) and effect.shape == (6, 5)
+    assert np.all(grid.low[np.isfinite(grid.low)] <= grid.high[np.isfinite(grid.low)])
     ax = plot_importance(result)
     drawn = ax.images[0].get_array()
     assert drawn.shape == effect.shape and np.array_equal(drawn.mask, ~np.isfinite(effect))

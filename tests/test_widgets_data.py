@@ -84,9 +84,9 @@ def test_progress_is_a_running_best_that_failures_never_raise():
 def test_pareto_front_keeps_trials_no_other_beats_on_both():
     data = pareto_data(TRIALS, cost="params")
     # (acc, params): 0:(0.5,300) 1:(0.7,100) 3:(0.6,50) 4:(0.9,400); 0 is beaten by 1
-    assert data.front_ids == [3, 1, 4]
+    assert list(data.front_ids) == [3, 1, 4]
     assert list(data.front_x) == [50, 100, 400]
-    assert pareto_data(TRIALS, cost="macs").ids == []
+    assert len(pareto_data(TRIALS, cost="macs").ids) == 0
 
 
 def test_importance_grid_follows_the_space_and_describes_each_cell():
@@ -314,3 +314,13 @@ def test_every_scale_has_a_positive_range_after_one_trial():
     assert views.population.x_scale.min < 7 < views.population.x_scale.max
     assert len(views.population.y_axis.tick_values) >= 2
     explorer.close()
+
+
+@given(st.text())
+def test_a_json_string_is_a_python_string_literal(path):
+    """The panel's Replay inserts ``Explorer.from_run(<JSON.stringify(path)>)`` into a cell: any
+    folder name must come back as itself, never as code."""
+    import ast
+    import json
+
+    assert ast.literal_eval(json.dumps(path, ensure_ascii=False)) == path

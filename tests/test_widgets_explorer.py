@@ -14,6 +14,7 @@ from nasnb.evaluation.control import checkpoint, report_progress  # noqa: E402
 from nasnb.strategies import EvolutionStrategy  # noqa: E402
 from nasnb.trial import Trial  # noqa: E402
 from nasnb.widgets import Explorer  # noqa: E402
+from nasnb.widgets.explorer import HINTS  # noqa: E402
 from nasnb.widgets.frame import Frame  # noqa: E402
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -323,5 +324,26 @@ def test_a_hyperparameter_space_is_explored_and_its_drawing_explained():
         assert list(ex.views.importance.heatmap.row) == ["lr", "batch_size", "weight_decay", "dropout"]
         assert "cannot draw" in ex.views.detail.metrics.value
         assert len(ex.views.pareto.points.x) == 0 and "reports no params" in ex.views.pareto.note.value
+    finally:
+        ex.close()
+
+
+def test_new_search_after_a_saved_run_proposes_a_fresh_folder_and_its_first_start_works(tmp_path):
+    """The old run owns its folder; a new search there would refuse to start (issue 11)."""
+    ex = Explorer(space="cell", strategy="random", evaluator=sized, budget=3, seed=0, run_dir=tmp_path / "demo")
+    try:
+        ex.start()
+        assert ex.wait(timeout=30)
+        assert (tmp_path / "demo" / "run.json").is_file()
+        ex.new_search()
+        assert ex.controls.run_dir.value == str(tmp_path / "demo-2")
+        ex.start()
+        assert ex.wait(timeout=30)
+        assert ex.error_text == ""
+        assert ex.search.state == "finished" and len(ex.search.trials) == 3
+        assert ex.search.run_dir == tmp_path / "demo-2"
+        ex.new_search()
+        assert ex.controls.run_dir.value == str(tmp_path / "demo-3")  # demo-2 exists now too
+        assert "paused" in HINTS and "Start continues" in HINTS["stopped"]
     finally:
         ex.close()

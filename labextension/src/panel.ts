@@ -3,6 +3,7 @@
  * docked explorer through that notebook's own rendermime (and so its widget manager).
  */
 import { PathExt } from '@jupyterlab/coreutils';
+import { NotebookActions } from '@jupyterlab/notebook';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMime, MimeModel } from '@jupyterlab/rendermime';
 import type { Contents } from '@jupyterlab/services';
@@ -11,7 +12,7 @@ import { Widget } from '@lumino/widgets';
 
 import { KernelChannel } from './kernel';
 import { ExplorerModel, ExplorerState } from './model';
-import { findRuns } from './runs';
+import { findRuns, replayCode } from './runs';
 import { ExplorerView } from './widget';
 
 const WIDGET_MIME = 'application/vnd.jupyter.widget-view+json';
@@ -140,7 +141,7 @@ export class ExplorerPanel extends ExplorerView {
       runs: entry.model.runs,
       notice: entry.model.notice,
       folder: PathExt.dirname(notebook.context.path),
-      onOpenRun: path => void entry.channel.openRun(path),
+      onOpenRun: path => void this._replayInNotebook(notebook, entry, path),
       onRefresh: () => void this._refreshRuns(notebook)
     });
   }
@@ -169,6 +170,22 @@ export class ExplorerPanel extends ExplorerView {
       entry.model.warn(`The explorer could not be rendered: ${String(reason)}`);
     });
     return renderer;
+  }
+
+  /** Replay a run through a cell inserted below the active one and run, as a user would. */
+  private async _replayInNotebook(notebook: NotebookPanel, entry: IEntry, path: string): Promise<void> {
+    const content = notebook.content;
+    NotebookActions.insertBelow(content);
+    const cell = content.activeCell;
+    if (!cell) {
+      entry.model.warn('Could not add a cell to this notebook to replay the run.');
+      return;
+    }
+    cell.model.sharedModel.setSource(replayCode(path));
+    const ok = await NotebookActions.run(content, notebook.sessionContext);
+    if (!ok) {
+      entry.model.warn(`Replaying ${path} failed: the new cell's output says why.`);
+    }
   }
 
   private _dropRenderer(entry: IEntry): void {

@@ -87,3 +87,19 @@ export async function findRuns(
   }
   return found.sort((a, b) => a.path.localeCompare(b.path));
 }
+
+/**
+ * The cell that replays the run at `path` (relative to the notebook's folder, where its kernel
+ * runs) and docks it in the panel. The panel inserts and runs it below the active cell, so a
+ * replay opened from the panel leaves its trace in the notebook: the code that re-creates it.
+ * The path goes in as a JSON string, which is also a valid Python string literal (JSON's escapes
+ * are a subset of Python's), so no folder name can break out of it.
+ */
+export function replayCode(path: string): string {
+  return [
+    '# Opened from the NAS Explorer panel: replay a recorded run and dock it there.',
+    'from nasnb.widgets import Explorer',
+    '',
+    `replay = Explorer.from_run(${JSON.stringify(path)}).dock()`
+  ].join('\n');
+}

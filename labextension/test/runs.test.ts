@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { findRuns, IContentsLike } from '../src/runs';
+import { findRuns, IContentsLike, replayCode } from '../src/runs';
 
 /** A fake contents manager over a list of file paths (directories are implied). */
 function contentsOf(files: string[], failing: string[] = []): IContentsLike & { calls: string[] } {
@@ -67,4 +67,16 @@ test('the number of listings is bounded', async () => {
   assert.equal(contents.calls.length, 10);
   assert.equal(runs.length, 0);
   assert.equal((await findRuns(contentsOf(files), '')).length, 9);
+});
+
+test('the replay cell quotes any folder name as one Python string literal', () => {
+  const hostile = 'runs/a"b\\c\n<img src=x onerror=alert(1)>\u2028';
+  const code = replayCode(hostile);
+  const line = code.split('\n').find(l => l.startsWith('replay = '));
+  assert.ok(line !== undefined, code);
+  assert.equal(line, `replay = Explorer.from_run(${JSON.stringify(hostile)}).dock()`);
+  // the literal closes exactly once, right before ").dock()"
+  const literal = line.slice('replay = Explorer.from_run('.length, -').dock()'.length);
+  assert.equal(JSON.parse(literal), hostile);
+  assert.ok(code.includes('from nasnb.widgets import Explorer'));
 });

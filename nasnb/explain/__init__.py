@@ -5,7 +5,10 @@ separate ``plot_*`` function (matplotlib, ``ax=None``) that notebooks and the ex
 
 * across a population: ``op_importance``, ``compare_estimators``, ``ImportanceTracker``;
 * inside one trained network: ``edge_importance`` (ablation or captum attribution), ``agreement``;
-* the search's history: ``lineage_graph``, ``path_to_best``, ``explain_trial``, ``explain_path``;
+* the search's history: ``lineage_graph``, ``lineage_layout``, ``path_to_best``, ``explain_trial``,
+  ``explain_path``; its pictures as data: ``TrialColumns`` (trials as prefix arrays),
+  ``pareto_data``, ``importance_grid``, ``best_so_far`` and ``regret_band``, each drawn by a
+  ``plot_*`` function here and by the explorer's bqplot views from the same data;
 * one input: ``explain_input`` (edge attributions, strongest cell path, saliency, feature maps);
 * 2-D data: ``population_boundaries``, ``decision_boundary``;
 * training: ``record_dynamics``, ``training_curves``, ``export_tensorboard``.
@@ -30,6 +33,21 @@ _LAZY = {
     "importance_matrix": ".importance_plots",
     "plot_decision_importance": ".importance_plots",
     "plot_importance": ".importance_plots",
+    "ImportanceGrid": ".importance_plots",
+    "importance_grid": ".importance_plots",
+    # pictures of a search: columns, best so far and regret, Pareto front
+    "Columns": ".columns",
+    "TrialColumns": ".columns",
+    "as_columns": ".columns",
+    "RegretCurve": ".curves",
+    "RegretPlot": ".curves",
+    "best_so_far": ".curves",
+    "regret_band": ".curves",
+    "regret_plot_data": ".curves",
+    "ParetoFront": ".pareto",
+    "pareto_data": ".pareto",
+    "pareto_front_2d": ".pareto",
+    "plot_pareto": ".pareto",
     # inside one network
     "InModelAgreement": ".in_model",
     "agreement": ".in_model",
@@ -39,9 +57,12 @@ _LAZY = {
     # decision paths of the search
     "change_label": ".lineage",
     "lineage_graph": ".lineage",
+    "parent_ids": ".lineage",
     "parent_links": ".lineage",
     "path_to_best": ".lineage",
     "plot_lineage": ".lineage",
+    "LineageLayout": ".lineage",
+    "lineage_layout": ".lineage",
     "explain_path": ".narrate",
     "explain_trial": ".narrate",
     # one input

@@ -40,13 +40,99 @@ class DecisionEstimate:
     n: int
 
 
+#: trials per block of bootstrap weights: the weights of trial r come from rng((seed, r // BLOCK))
+BLOCK = 256
+
+
+class MarginalSums:
+    """Running sums behind the marginal estimator, so a growing population costs O(new trials).
+
+    Per option (all decisions' options side by side, ``offsets``): the count, sum and sum of
+    squares of the metric over the trials that chose it, and the same for each of
+    ``n_bootstrap`` resamples. Resamples are Poisson bootstraps (each trial enters resample b
+    with a Poisson(1) weight, as in online bagging): unlike a multinomial resample they need no
+    knowledge of how many trials will come, so adding a trial adds its weighted row and nothing
+    is recomputed. Weights depend only on the seed and the trial's position, so sums built in
+    any number of steps, or restored at a checkpoint and continued, are the same sums.
+    """
+
+    def __init__(self, sizes: list[int], n_bootstrap: int, seed: int = 0) -> None:
+        self.sizes = list(sizes)
+        self.offsets = np.r_[0, np.cumsum(self.sizes)].astype(np.int64)
+        self.n_bootstrap = int(n_bootstrap)
+        self.seed = seed
+        width = int(self.offsets[-1])
+        self.n = 0
+        self.point = np.zeros((3, width))
+        self.boot = np.zeros((self.n_bootstrap, 3, width)) if self.n_bootstrap else None
+        self._weights: tuple[int, np.ndarray] | None = None
+
+    def copy(self) -> MarginalSums:
+        other = MarginalSums.__new__(MarginalSums)
+        other.__dict__.update(self.__dict__)
+        other.point = self.point.copy()
+        other.boot = None if self.boot is None else self.boot.copy()
+        return other
+
+    def add(self, codes: np.ndarray, y: np.ndarray) -> MarginalSums:
+        """Fold in trials (rows of ``codes``, -1 where a decision does not occur) with metric ``y``."""
+        codes = np.asarray(codes, dtype=np.int64).reshape(-1, len(self.sizes))
+        y = np.asarray(y, dtype=float).reshape(-1)
+        if not len(y):
+            return self
+        rows = self._rows(codes, y)  # (m, 3 * width)
+        width = self.point.shape[1]
+        self.point += rows.sum(axis=0).reshape(3, width)
+        if self.boot is not None:
+            start = self.n
+            while start < self.n + len(y):
+                block, at = divmod(start, BLOCK)
+                stop = min(self.n + len(y), (block + 1) * BLOCK)
+                w = self._block(block)[:, at : at + stop - start]
+                self.boot += (w @ rows[start - self.n : stop - self.n]).reshape(self.n_bootstrap, 3, width)
+                start = stop
+        self.n += len(y)
+        return self
+
+    def _rows(self, codes: np.ndarray, y: np.ndarray) -> np.ndarray:
+        m, width = len(y), self.point.shape[1]
+        rows = np.zeros((m, 3, width))
+        active = codes >= 0
+        r, j = np.nonzero(active)
+        column = self.offsets[j] + codes[r, j]
+        rows[r, 0, column] = 1.0
+        rows[r, 1, column] = y[r]
+        rows[r, 2, column] = y[r] * y[r]
+        return rows.reshape(m, 3 * width)
+
+    def _block(self, block: int) -> np.ndarray:
+        if self._weights is None or self._weights[0] != block:
+            rng = np.random.default_rng((int(self.seed), block))
+            self._weights = (block, rng.poisson(1.0, size=(self.n_bootstrap, BLOCK)).astype(float))
+        return self._weights[1]
+
+    def estimates(self, confidence: float) -> list[DecisionEstimate | None]:
+        """Per decision (None where it never occurred): effects, importance and their intervals."""
+        out: list[DecisionEstimate | None] = []
+        for j in range(len(self.sizes)):
+            span = slice(int(self.offsets[j]), int(self.offsets[j + 1]))
+            sums = self.point[:, span]
+            n = int(sums[0].sum())
+            if n == 0:
+                out.append(None)
+                continue
+            boot = None if self.boot is None else _summaries(self.boot[:, :, span].transpose(1, 0, 2))
+            out.append(_estimate(_summaries(sums), boot, confidence, n))
+        return out
+
+
 def marginal(
     codes: np.ndarray,
     y: np.ndarray,
     sizes: list[int],
     n_bootstrap: int,
     confidence: float,
-    rng: np.random.Generator,
+    seed: int = 0,
 ) -> list[DecisionEstimate | None]:
     """Option effects as differences of conditional means, decision importance as their spread.
 
@@ -54,26 +140,9 @@ def marginal(
     only in chains of depth >= 3). Centering the option means on their own average removes
     whatever those trials share (being deeper, say), which is why conditional decisions need no
     further correction. Intervals are percentile bootstraps over trials, resampled jointly for
-    all decisions; the bootstrap is a weighted sum, so it costs a few matrix products.
+    all decisions (``MarginalSums``): sums of weighted rows, so they grow with the population.
     """
-    n = len(y)
-    weights = rng.multinomial(n, np.full(n, 1.0 / n), size=n_bootstrap).astype(float) if n_bootstrap and n else None
-    out: list[DecisionEstimate | None] = []
-    for j, k in enumerate(sizes):
-        active = codes[:, j] >= 0
-        if not active.any():
-            out.append(None)
-            continue
-        onehot = np.zeros((n, k))
-        onehot[np.flatnonzero(active), codes[active, j]] = 1.0
-        stats = np.stack([onehot, onehot * y[:, None], onehot * (y * y)[:, None]])  # (3, n, k)
-        point = _summaries(stats.sum(axis=1))
-        if weights is not None:
-            boot = _summaries(np.einsum("bn,snk->sbk", weights, stats))
-        else:
-            boot = None
-        out.append(_estimate(point, boot, confidence, int(active.sum())))
-    return out
+    return MarginalSums(sizes, n_bootstrap, seed).add(codes, y).estimates(confidence)
 
 
 def _summaries(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,8 +179,8 @@ def _estimate(point, boot, confidence: float, n: int) -> DecisionEstimate:
     if boot is not None:
         tail = 50.0 * (1.0 - confidence)
         _, boot_effect, boot_importance = boot
-        for o in range(k):
-            low[o], high[o] = _interval(boot_effect[:, o], tail) if count[o] >= 2 else (np.nan, np.nan)
+        tried = count >= 2
+        low[tried], high[tried] = _intervals(boot_effect[:, tried], tail)
         if np.isfinite(importance):
             imp_low, imp_high = _interval(boot_importance, tail)
     return DecisionEstimate(effect, low, high, count.astype(int), float(importance), imp_low, imp_high, n)
@@ -119,11 +188,31 @@ def _estimate(point, boot, confidence: float, n: int) -> DecisionEstimate:
 
 def _interval(samples: np.ndarray, tail: float) -> tuple[float, float]:
     """Percentile interval, or NaNs when most resamples could not estimate the quantity at all."""
-    finite = samples[np.isfinite(samples)]
-    if len(finite) < max(2, len(samples) // 2):
-        return float("nan"), float("nan")
-    lo, hi = np.percentile(finite, [tail, 100.0 - tail])
-    return float(lo), float(hi)
+    lo, hi = _intervals(np.asarray(samples, dtype=float).reshape(-1, 1), tail)
+    return float(lo[0]), float(hi[0])
+
+
+def _intervals(samples: np.ndarray, tail: float) -> tuple[np.ndarray, np.ndarray]:
+    """``_interval`` of each column of ``samples`` (resamples x quantities) at once.
+
+    The percentiles of each column's finite values, interpolated linearly as ``np.percentile``
+    does; NaN for a column where fewer than half of the resamples (or fewer than 2) are finite.
+    """
+    n, m = samples.shape
+    finite = np.isfinite(samples)
+    count = finite.sum(axis=0)
+    ordered = np.sort(np.where(finite, samples, np.inf), axis=0)  # the finite values first, in order
+    columns = np.arange(m)
+    bounds = []
+    for q in (tail, 100.0 - tail):
+        position = np.maximum(count - 1, 0) * (q / 100.0)
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, np.maximum(count - 1, 0))
+        frac = position - below
+        with np.errstate(invalid="ignore"):
+            value = ordered[below, columns] + frac * (ordered[above, columns] - ordered[below, columns])
+        bounds.append(np.where(count >= max(2, n // 2), value, np.nan) if m else np.zeros(0))
+    return bounds[0], bounds[1]
 
 
 def forest(

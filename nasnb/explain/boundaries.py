@@ -159,7 +159,7 @@ def plot_decision_boundaries(results: list[DecisionBoundary], *, ncols: int = 3,
             linewidths=0.4,
         )
         accuracy = f"\naccuracy {result.accuracy:.3f}" if result.accuracy is not None else ""
-        ax.set_title(_wrap(result.title) + accuracy, fontsize=7.5)
+        ax.set_title(_wrap(result.title) + accuracy, fontsize=8.5)
     fig.tight_layout()
     return fig
 

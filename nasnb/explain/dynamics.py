@@ -231,38 +231,50 @@ def plot_training_curves(
             zorder=2 if hot else 1,
         )
     if chosen:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=8)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(column)
+    ax.set_ylabel(column.replace("_", " "))
     return ax
 
 
 def plot_dynamics(dynamics: Dynamics, axes: Any = None):
-    """Three panels: loss and accuracy curves, weight norms per unit, gradient norms per unit."""
+    """Three panels: loss and accuracy curves, weight norms per unit, gradient norms per unit.
+
+    Laid out with matplotlib's constrained layout so the accuracy axis on the right of the first
+    panel keeps its own room instead of running into the next panel; one legend per panel at a
+    readable size, epochs as whole numbers.
+    """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if axes is None:
-        fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6), layout="constrained")
+        fig.get_layout_engine().set(wspace=0.12)  # room between the accuracy axis and the next panel
     else:
         fig = axes[0].figure
     curves = dynamics.curves
-    axes[0].plot(curves["epoch"], curves["train_loss"], label="train loss")
-    axes[0].plot(curves["epoch"], curves["val_loss"], label="val loss")
+    lines = axes[0].plot(curves["epoch"], curves["train_loss"], label="train loss")
+    lines += axes[0].plot(curves["epoch"], curves["val_loss"], label="val loss")
+    axes[0].set_ylabel("loss")
     twin = axes[0].twinx()
-    twin.plot(curves["epoch"], curves["val_accuracy"], color="black", ls=":", label="val accuracy")
+    lines += twin.plot(curves["epoch"], curves["val_accuracy"], color="black", ls=":", label="val accuracy")
     twin.set_ylabel("val accuracy")
-    axes[0].legend(fontsize=7, loc="center right")
-    axes[0].set_xlabel("epoch")
-    axes[0].set_title("curves", fontsize=9)
+    axes[0].legend(lines, [line.get_label() for line in lines], fontsize=8, loc="center right")
+    axes[0].set_title("loss (left) and accuracy (right)", fontsize=10)
+    labels = {"weight_norm": "weight norm", "grad_norm": "gradient norm (log scale)"}
     for ax, column in zip(axes[1:], ("weight_norm", "grad_norm")):
         for (unit, op), group in dynamics.norms.groupby(["unit", "op"], sort=False):
             if group[column].notna().any():
                 ax.plot(group["epoch"], group[column], marker="o", ms=3, label=f"{unit} {op}")
-        ax.set_xlabel("epoch")
-        ax.set_title(column.replace("_", " ") + " per unit", fontsize=9)
-        ax.legend(fontsize=6.5)
+        ax.set_ylabel(labels[column])
+        ax.set_title(column.replace("_", " ").replace("grad", "gradient") + " per unit", fontsize=10)
+        ax.legend(fontsize=8)
     axes[2].set_yscale("log")
-    fig.tight_layout()
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if not fig.get_constrained_layout():
+        fig.tight_layout()
     return fig
 
 
@@ -279,8 +291,10 @@ def plot_histograms(dynamics: Dynamics, unit: str, *, kind: str = "weight", ax: 
     last = max(h.epoch for h in chosen) or 1
     for h in chosen:
         ax.stairs(h.counts, h.edges, color=plt.cm.viridis(h.epoch / last), label=f"epoch {h.epoch}")
-    ax.set_title(f"{unit} ({chosen[0].op}) {kind}s", fontsize=9)
-    ax.legend(fontsize=6.5)
+    ax.set_title(f"{unit} ({chosen[0].op}) {kind}s", fontsize=10)
+    ax.set_xlabel(f"{kind} value")
+    ax.set_ylabel("count")
+    ax.legend(fontsize=8)
     return ax
 
 

@@ -84,11 +84,14 @@ class EstimatorComparison:
 class ImportanceTracker:
     """Per-op importance kept up to date during a search: ``search.on("trial_finished", tracker.update)``.
 
-    ``update`` only appends one coded row (failed trials and missing metrics are counted and
-    skipped), so it is safe in the search thread; ``result`` recomputes lazily, once per change,
-    and is cached in between. For the marginal estimator that is a few matrix products over the
-    population (milliseconds for a thousand trials with 200 resamples); the forest refits its
-    forests and is better refreshed every few trials. Lower ``n_bootstrap`` for faster refreshes.
+    ``update`` only codes one trial (failed trials and missing metrics are counted and skipped;
+    each distinct architecture is parsed once), so it is safe in the search thread. ``result``
+    recomputes lazily, once per change, and is cached in between. For the marginal estimator
+    the new trials are folded into running sums (``_estimators.MarginalSums``), so a result
+    costs O(new trials + options x resamples), not O(all trials x resamples): milliseconds at
+    any population size. The forest refits its forests on every trial and is better refreshed
+    every few trials. ``checkpoint()``/``restore()`` save and restore the sums, so a replay can
+    jump to any step from the nearest checkpoint.
     """
 
     def __init__(
@@ -111,9 +114,12 @@ class ImportanceTracker:
         self.decisions_ = list(space.choices)
         self.options_ = [tuple(space.choices[d]) for d in self.decisions_]
         self._index = {d: j for j, d in enumerate(self.decisions_)}
-        self._codes: list[np.ndarray] = []
+        self._codes: list[np.ndarray] = []  # rows not yet in the running sums (all rows for the forest)
         self._scores: list[float] = []
+        self._coded: dict[str, np.ndarray] = {}
+        self.n_ok_ = 0
         self.n_failed_ = 0
+        self._sums = _estimators.MarginalSums([len(o) for o in self.options_], n_bootstrap, seed)
         self._cache: OpImportance | None = None
         self._lock = threading.Lock()
 
@@ -129,6 +135,7 @@ class ImportanceTracker:
         with self._lock:
             self._codes.append(row)
             self._scores.append(score)
+            self.n_ok_ += 1
             self._cache = None
 
     def extend(self, trials: Iterable[Trial]) -> ImportanceTracker:
@@ -138,9 +145,12 @@ class ImportanceTracker:
         return self
 
     def __len__(self) -> int:
-        return len(self._scores)
+        return self.n_ok_
 
     def _encode(self, trial: Trial) -> np.ndarray:
+        row = self._coded.get(trial.arch)
+        if row is not None:
+            return row
         try:
             arch = self.space.parse(trial.arch)
         except Exception as err:
@@ -151,64 +161,101 @@ class ImportanceTracker:
         for name, value in arch.items():
             j = self._index[name]
             row[j] = _option_index(self.options_[j], value)
+        row.flags.writeable = False
+        self._coded[trial.arch] = row
         return row
+
+    def checkpoint(self) -> tuple[int, int, Any]:
+        """The state after the trials seen so far: (successes, failures, running sums).
+
+        ``restore`` puts this tracker, or another one of the same space and settings, back in
+        that state. Only the marginal estimator keeps running sums to checkpoint.
+        """
+        if self.estimator != "marginal":
+            raise ValueError(
+                f"checkpoints hold the marginal estimator's running sums; this tracker uses {self.estimator!r}"
+            )
+        with self._lock:
+            self._fold()
+            return self.n_ok_, self.n_failed_, self._sums.copy()
+
+    def restore(self, state: tuple[int, int, Any], trials: Iterable[Trial] = ()) -> ImportanceTracker:
+        """Go back to a ``checkpoint()``, then add ``trials`` (those after it); returns the tracker."""
+        n, failed, sums = state
+        if self.estimator != "marginal" or len(sums.sizes) != len(self.decisions_):
+            raise ValueError("restore needs a checkpoint of a marginal tracker over the same space")
+        with self._lock:
+            self._codes, self._scores = [], []
+            self.n_ok_, self.n_failed_ = n, failed
+            self._sums = sums.copy()
+            self._cache = None
+        return self.extend(trials)
+
+    def _fold(self) -> None:
+        """Add the rows not yet in the running sums to them (under the lock)."""
+        if self.estimator == "marginal" and self._scores:
+            codes = np.array(self._codes, dtype=np.int64).reshape(-1, len(self.decisions_))
+            self._sums.add(codes, np.array(self._scores, dtype=float))
+            self._codes, self._scores = [], []
 
     def result(self) -> OpImportance:
         """The importance of everything seen so far (cached until the next ``update``)."""
         with self._lock:
             cached = self._cache
-            codes = np.array(self._codes, dtype=np.int64).reshape(len(self._codes), len(self.decisions_))
-            scores = np.array(self._scores, dtype=float)
-            n_failed = self.n_failed_
-        if cached is not None:
-            return cached
-        result = self._compute(codes, scores, n_failed)
+            if cached is not None:
+                return cached
+            n, n_failed = self.n_ok_, self.n_failed_
+            if self.estimator == "marginal":
+                self._fold()
+                estimates = self._sums.estimates(self.confidence) if n else []
+            else:
+                codes = np.array(self._codes, dtype=np.int64).reshape(n, len(self.decisions_))
+                scores = np.array(self._scores, dtype=float)
+        if self.estimator != "marginal":
+            rng = np.random.default_rng(self.seed)
+            sizes = [len(o) for o in self.options_]
+            estimates = _estimators.forest(codes, scores, sizes, self.n_bootstrap, self.confidence, rng) if n else []
+        result = self._frames(estimates, n, n_failed)
         with self._lock:
-            if len(self._scores) == len(scores) and self.n_failed_ == n_failed:
+            if self.n_ok_ == n and self.n_failed_ == n_failed:
                 self._cache = result
         return result
 
-    def _compute(self, codes: np.ndarray, y: np.ndarray, n_failed: int) -> OpImportance:
+    def _frames(self, estimates: list, n: int, n_failed: int) -> OpImportance:
         import pandas as pd
 
         option_rows: list[dict[str, Any]] = []
         decision_rows: list[dict[str, Any]] = []
-        if len(y):
-            rng = np.random.default_rng(self.seed)
-            estimate = getattr(_estimators, self.estimator)
-            sizes = [len(o) for o in self.options_]
-            for name, options, est in zip(
-                self.decisions_, self.options_, estimate(codes, y, sizes, self.n_bootstrap, self.confidence, rng)
-            ):
-                if est is None:
-                    continue
-                for o, option in enumerate(options):
-                    option_rows.append(
-                        {
-                            "decision": name,
-                            "option": option,
-                            "effect": _nan(est.effect[o]),
-                            "low": _nan(est.low[o]),
-                            "high": _nan(est.high[o]),
-                            "n": int(est.count[o]),
-                        }
-                    )
-                decision_rows.append(
+        for name, options, est in zip(self.decisions_, self.options_, estimates):
+            if est is None:
+                continue
+            for o, option in enumerate(options):
+                option_rows.append(
                     {
                         "decision": name,
-                        "importance": est.importance,
-                        "low": est.importance_low,
-                        "high": est.importance_high,
-                        "n": est.n,
-                        "active": est.n / len(y),
+                        "option": option,
+                        "effect": _nan(est.effect[o]),
+                        "low": _nan(est.low[o]),
+                        "high": _nan(est.high[o]),
+                        "n": int(est.count[o]),
                     }
                 )
+            decision_rows.append(
+                {
+                    "decision": name,
+                    "importance": est.importance,
+                    "low": est.importance_low,
+                    "high": est.importance_high,
+                    "n": est.n,
+                    "active": est.n / n,
+                }
+            )
         options = pd.DataFrame(option_rows, columns=OPTION_COLUMNS)
         decisions = pd.DataFrame(decision_rows, columns=DECISION_COLUMNS)
         if len(decisions):
             decisions = decisions.sort_values("importance", ascending=False, na_position="last", kind="stable")
             decisions = decisions.reset_index(drop=True)
-        return OpImportance(options, decisions, self.metric, self.estimator, self.confidence, len(y), n_failed)
+        return OpImportance(options, decisions, self.metric, self.estimator, self.confidence, n, n_failed)
 
 
 def op_importance(

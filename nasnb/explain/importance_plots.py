@@ -6,34 +6,88 @@ can draw the same frames with bqplot and the tests check the frames, not the pix
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..spaces import BaseSpace
 from .importance import OpImportance
 
 MAX_ANNOTATED_CELLS = 60
 
 
-def importance_matrix(result: OpImportance) -> tuple[list[str], list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """(row labels, column labels, effects, lows, highs) of the heatmap, rows most important first.
+@dataclass(frozen=True)
+class ImportanceGrid:
+    """The decision × option grid of an ``OpImportance``: ``effect[i, j]`` of option ``options[j]``
+    at decision ``decisions[i]`` with its interval ``low``..``high`` and ``count`` (trials that
+    chose it). NaN (count 0) where the option was never tried or is not an option there."""
 
-    Columns are every option label in order of first appearance, so a chain space's widths and
-    activations share one grid; cells a decision does not have stay NaN (blank).
+    decisions: list[str]
+    options: list[str]
+    effect: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    count: np.ndarray
+
+    def describe(self, row: int, column: int) -> str:
+        """One cell in words: ``0->1 = conv_3x3: effect +0.1200 [+0.0500, +0.1900], n = 14``."""
+        name = f"{self.decisions[row]} = {self.options[column]}"
+        if self.count[row, column] == 0 and not np.isfinite(self.effect[row, column]):
+            return f"{name}: not tried yet"
+        values = (self.effect[row, column], self.low[row, column], self.high[row, column])
+        effect, low, high = (f"{v:+.4f}" if np.isfinite(v) else "?" for v in values)
+        return f"{name}: effect {effect} [{low}, {high}], n = {int(self.count[row, column]):,}"
+
+    @property
+    def text(self) -> list[list[str]]:
+        """``describe`` of every cell, row by row (tooltips)."""
+        return [[self.describe(i, j) for j in range(len(self.options))] for i in range(len(self.decisions))]
+
+
+def importance_grid(result: Any, space: BaseSpace | None = None) -> ImportanceGrid:
+    """The grid of ``result`` (an ``OpImportance``, or anything with its ``options`` table).
+
+    Without ``space``: rows most important first, columns in order of first appearance (a chain
+    space's widths and activations share one grid). With ``space``: rows and columns in the
+    space's order, so rows stay put while a search runs instead of trading places with every
+    trial; decisions or options the space does not know follow at the end.
     """
-    rows = list(result.decisions["decision"])
-    columns: list[str] = []
-    for option in result.options["option"]:
-        if str(option) not in columns:
-            columns.append(str(option))
-    shape = (len(rows), len(columns))
+    table = result.options
+    names = [str(d) for d in table["decision"]]
+    labels = [str(o) for o in table["option"]]
+    decisions: list[str] = []
+    options: list[str] = []
+    if space is not None:
+        seen = set(names)
+        for name, choices in space.choices.items():
+            if name in seen:
+                decisions.append(name)
+                options += [str(o) for o in choices if str(o) not in options]
+    elif hasattr(result, "decisions"):
+        decisions = [str(d) for d in result.decisions["decision"]]
+    for name in names:
+        if name not in decisions:
+            decisions.append(name)
+    for label in labels:
+        if label not in options:
+            options.append(label)
+    shape = (len(decisions), len(options))
     effect, low, high = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
-    position = {name: i for i, name in enumerate(rows)}
-    for record in result.options.itertuples(index=False):
-        i, j = position.get(record.decision), columns.index(str(record.option))
-        if i is not None:
-            effect[i, j], low[i, j], high[i, j] = record.effect, record.low, record.high
-    return rows, columns, effect, low, high
+    count = np.zeros(shape, dtype=np.int64)
+    if len(table):
+        row, col = {d: i for i, d in enumerate(decisions)}, {o: j for j, o in enumerate(options)}
+        i = np.array([row[d] for d in names])
+        j = np.array([col[o] for o in labels])
+        for target, column in ((effect, "effect"), (low, "low"), (high, "high")):
+            target[i, j] = table[column].to_numpy(dtype=float)
+        count[i, j] = np.nan_to_num(table["n"].to_numpy(dtype=float)).astype(np.int64)
+    return ImportanceGrid(decisions, options, effect, low, high, count)
+
+
+def importance_matrix(result: OpImportance) -> ImportanceGrid:
+    """``importance_grid(result)``: rows most important first (kept for code written against 0.x)."""
+    return importance_grid(result)
 
 
 def plot_importance(result: OpImportance, ax: Any = None, *, annotate: bool | None = None):
@@ -45,7 +99,8 @@ def plot_importance(result: OpImportance, ax: Any = None, *, annotate: bool | No
     """
     import matplotlib.pyplot as plt
 
-    rows, columns, effect, low, high = importance_matrix(result)
+    grid = importance_grid(result)
+    rows, columns, effect, low, high = grid.decisions, grid.options, grid.effect, grid.low, grid.high
     if ax is None:
         _, ax = plt.subplots(figsize=(1.3 * max(len(columns), 3) + 1.5, 0.55 * max(len(rows), 2) + 1.2))
     if not rows:
@@ -97,4 +152,4 @@ def plot_decision_importance(result: OpImportance, ax: Any = None):
     return ax
 
 
-__all__ = ["importance_matrix", "plot_decision_importance", "plot_importance"]
+__all__ = ["ImportanceGrid", "importance_grid", "importance_matrix", "plot_decision_importance", "plot_importance"]

@@ -56,7 +56,7 @@ def param_widget(name: str, default: Any) -> widgets.Widget:
     """A numeric widget for numbers, a checkbox for flags, a text field for everything else."""
     style = {"description_width": "110px"}
     if isinstance(default, bool):
-        return widgets.Checkbox(value=default, description=name, style=style, indent=False)
+        return widgets.Checkbox(value=default, description=name, style=style, indent=False, layout=NARROW)
     if isinstance(default, int):
         return widgets.IntText(value=default, description=name, style=style, layout=NARROW)
     if isinstance(default, float):

@@ -17,6 +17,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..explain.columns import TrialColumns
 from ..runs import Run, load_run
 from ..search import Search
 from ..spaces import BaseSpace
@@ -25,13 +26,19 @@ from ..trial import jsonable
 from .controls import Controls
 from .driver import SearchDriver
 from .frame import Frame
-from .replay import ReplayBar, ReplayCursor
+from .replay import ReplayBar, ReplayCursor, ReplayImportance
 from .text import escaped, number, shorten
 from .throttle import Throttle
 from .views import Views
 from .views.common import WRAPPED
 
 SHOWN_ERRORS = 4
+#: the most of its time the redraw thread may spend redrawing: it shares the GIL with the search,
+#: so with a near-instant evaluator this is about what watching costs (issue 11: <= 1.05x); slow
+#: redraws then come less often, and the last request is always followed by a redraw
+REDRAW_DUTY = 0.04
+#: a replay has no search to slow down: the slider is followed as closely as redraws allow
+REPLAY_DUTY = 0.8
 # Pause and Stop differ in what comes next; the status line says so, so they never look the same.
 HINTS = {
     "paused": " (held after a finished trial: Start or Step goes on)",
@@ -93,10 +100,12 @@ class Explorer:
         run = run_dir if isinstance(run_dir, Run) else load_run(run_dir)
         self = cls.__new__(cls)
         self._setup(run.metric, redraw_interval)
+        self.throttle.max_duty = REPLAY_DUTY
         self.controls = None
         self.run = run
-        self._cursor = ReplayCursor(run)
-        self._importance_cache: dict[int, Any] = {}
+        self._columns = TrialColumns(run.metric).extend(run.trials)
+        self._cursor = ReplayCursor(run, on_progress=self._replay_grew, idle=self._idle)
+        self._importance = ReplayImportance(run, run.metric, on_progress=self._replay_grew, idle=self._idle)
         self.replay = ReplayBar(len(run.trials))
         self.replay.slider.observe(lambda _: self.throttle.request(), names="value")
         self.throttle.start()
@@ -115,8 +124,15 @@ class Explorer:
         self._driver: SearchDriver | None = None
         self._tracker: Any = None
         self._fed = 0
+        self._columns = TrialColumns(metric)
+        self._ringless: int | None = None  # a replayed step drawn before its population was known
+        self._unread: int | None = None  # a replayed step drawn before its importance was known
+        self._idle = threading.Event()  # clear while redrawing: the replay threads wait meanwhile
+        self._idle.set()
         self._lock = threading.RLock()  # one redraw, selection or (de)attachment at a time
-        self.throttle = Throttle(self._redraw, redraw_interval, on_error=lambda err: self._report(f"redraw: {err!r}"))
+        self.throttle = Throttle(
+            self._redraw, redraw_interval, max_duty=REDRAW_DUTY, on_error=lambda err: self._report(f"redraw: {err!r}")
+        )
         self.views = Views(self.select, metric, redraw=self.throttle.request)
         self.status = widgets.HTML("")
         self.status.add_class("nasnb-status")
@@ -141,6 +157,7 @@ class Explorer:
             if self._driver is not None:
                 self._driver.close()
             self._driver, self.search, self._tracker, self._fed, self.selected = None, None, None, 0, None
+            self._columns = TrialColumns(self.metric)
 
     def start(self) -> None:
         """Run the search in the background until its budget is spent (Start)."""
@@ -233,6 +250,8 @@ class Explorer:
         if self.replay is None:
             raise RuntimeError("show_step() replays a recorded run: use Explorer.from_run(run_dir)")
         self.replay.slider.value = max(0, min(int(step), self.replay.slider.max))
+        self._cursor.population_at(self.replay.slider.value, timeout=60.0)  # a cell's output shows it all
+        self._importance.at(self.replay.slider.value)
         self.refresh()
 
     @property
@@ -249,20 +268,28 @@ class Explorer:
 
     def _redraw(self) -> None:
         with self._lock:
-            frame = self._frame()
-            for problem in self.views.update(frame):
-                self._report(problem, redraw=False)
-            self._show_status(frame)
+            self._idle.clear()
+            try:
+                frame = self._frame()
+                for problem in self.views.update(frame):
+                    self._report(problem, redraw=False)
+                self._show_status(frame)
+            finally:
+                self._idle.set()
 
     def _frame(self, light: bool = False) -> Frame:
         if self.run is not None:
             step = self.replay.slider.value
             trials = self.run.trials[:step]
-            space, population = self.run.space, self._cursor.population_at(step)
+            space, population = self.run.space, self._cursor.population_at(step, wait=False)
+            self._ringless = step if population is None and not self._cursor.error else None
             strategy = self.run.config.get("strategy")
-            importance, note = (None, "") if light else self._replay_importance(step, trials)
+            importance, note = (None, "") if light else self._replay_importance(step)
+            columns = self._columns.view(step)
         elif self.search is not None:
             trials, space = list(self.search.trials), self.search.space
+            self._columns.extend(trials[len(self._columns) :])
+            columns = self._columns.view(len(trials))
             population = self._driver.population
             strategy = {"name": self.search.strategy.name, "params": jsonable(self.search.strategy.get_params())}
             importance, note = (None, "") if light else self._live_importance(trials)
@@ -278,6 +305,7 @@ class Explorer:
             importance_note=note,
             selected=self.selected,
             strategy=strategy,
+            columns=columns,
         )
 
     def _live_importance(self, trials: list) -> tuple[Any, str]:
@@ -293,15 +321,23 @@ class Explorer:
         except Exception as err:  # importance is a bonus: the other views still draw
             return None, f"no importance: {type(err).__name__}: {err}"
 
-    def _replay_importance(self, step: int, trials: list) -> tuple[Any, str]:
-        if step not in self._importance_cache:
-            try:
-                from ..explain import op_importance
+    def _replay_importance(self, step: int) -> tuple[Any, str]:
+        try:
+            result = self._importance.at(step, wait=False)
+        except Exception as err:  # e.g. a run of a space this version cannot parse
+            return None, f"no importance: {type(err).__name__}: {err}"
+        self._unread = step if result is None else None
+        if result is None:
+            return None, f"importance: reading the run ({self._importance.read:,} of {len(self.run.trials):,} trials)"
+        return self._ready(result)
 
-                self._importance_cache[step] = self._ready(op_importance(trials, self.run.space, metric=self.metric))
-            except Exception as err:  # e.g. a run of a space this version cannot parse
-                self._importance_cache[step] = (None, f"no importance: {type(err).__name__}: {err}")
-        return self._importance_cache[step]
+    def _replay_grew(self) -> None:
+        """A replay thread knows more: redraw if the step shown was drawn without its ring or importance."""
+        ring, unread = self._ringless, self._unread
+        if ring is not None and (ring < self._cursor.known or self._cursor.ready_seconds() is not None):
+            self.throttle.request()
+        elif unread is not None and self._importance.ready(unread):
+            self.throttle.request()
 
     @staticmethod
     def _ready(result: Any) -> tuple[Any, str]:
@@ -312,12 +348,14 @@ class Explorer:
     def _show_status(self, frame: Frame) -> None:
         best = frame.best()
         tail = f" · best {number(best.score(self.metric))} (trial #{best.id})" if best is not None else ""
-        failed = sum(not t.ok for t in frame.trials)
+        failed = int(frame.columns.failed.sum())
         tail += f" · {failed} failed" if failed else ""
         if self.run is not None:
             head = f"replay of {self.run.path}: step {len(frame.trials)} / {len(self.run.trials)}"
             if self._cursor.error:
                 tail += f" · {self._cursor.error}"
+            elif self._ringless is not None:
+                tail += f" · replaying the strategy for its population ({self._cursor.known:,} steps so far)"
         elif self.search is None:
             head = "no search yet: choose settings, then press Start or Step"
             self._update_buttons("idle")
@@ -392,6 +430,9 @@ class Explorer:
         self.throttle.close()
         if self._driver is not None:
             self._driver.close()
+        if self.run is not None:
+            self._cursor.close()
+            self._importance.close()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

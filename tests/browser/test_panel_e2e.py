@@ -3,8 +3,8 @@
 JupyterLab runs on a private port with two notebooks. The first runs a small search with a
 planted objective and docks its explorer; the panel must show the population chart with one
 point per finished trial. The second notebook has no explorer, so the panel shows its empty
-state and the run directories beside it; replaying one from there docks a replay explorer in
-that notebook's kernel; switching back shows the first chart again. A page reload brings the
+state and the run directories beside it; replaying one from there adds and runs a cell that docks
+a replay explorer in that notebook's kernel; switching back shows the first chart again. A page reload brings the
 panel back; a kernel restart clears it. Labels built from ``<img src=x onerror=alert(1)>``
 must appear as text: no img element, no alert dialog.
 """
@@ -16,12 +16,23 @@ import shutil
 
 import pytest
 
-from tests.helpers.lab import assert_clean_console, move_slider, shot, shot_views
+from tests.helpers.lab import (
+    PANEL,
+    assert_clean_console,
+    kernel_execute,
+    lab_path,
+    move_slider,
+    notebook,
+    open_notebook,
+    open_palette_command,
+    shot,
+    shot_views,
+    wait_idle,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(300)]
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-PANEL = "#nasnb-explorer"
 TRIALS = 12
 
 SEARCH_CELL = f"""\
@@ -38,13 +49,6 @@ explorer.dock()
 print("FINISHED", sum(trial.ok for trial in search.trials))
 """
 
-KERNEL_IDLE = """() => {
-  const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const kernel = widget && widget.sessionContext && widget.sessionContext.session
-    && widget.sessionContext.session.kernel;
-  return !!kernel && kernel.status === 'idle' && kernel.connectionStatus === 'connected';
-}"""
-
 # Points of the explorer's population chart: dots of the first mark (each bqplot mark is a clipped
 # group) of the figure titled Population.
 POPULATION_POINTS = """() => {
@@ -55,51 +59,6 @@ POPULATION_POINTS = """() => {
   const mark = figure && figure.querySelector('svg.svg-figure g[clip-path]');
   return mark ? mark.querySelectorAll('path.dot').length : -1;
 }"""
-
-
-def notebook(*sources: str) -> str:
-    cells = [
-        {
-            "id": f"cell-{i}",
-            "cell_type": "code",
-            "metadata": {},
-            "execution_count": None,
-            "outputs": [],
-            "source": source,
-        }
-        for i, source in enumerate(sources)
-    ]
-    kernel = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    return json.dumps({"cells": cells, "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5})
-
-
-def wait_idle(page, timeout: float = 90_000) -> None:
-    page.wait_for_function(KERNEL_IDLE, timeout=timeout)
-
-
-def kernel_execute(page, code: str) -> None:
-    """Run ``code`` in the current notebook's kernel (no cell), as a user's next cell would."""
-    status = page.evaluate(
-        """async code => {
-          const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-          const reply = await kernel.requestExecute({code, store_history: false}).done;
-          return reply.content.status;
-        }""",
-        code,
-    )
-    assert status == "ok", status
-
-
-def open_notebook(page, path: str) -> None:
-    page.evaluate("path => window.jupyterapp.commands.execute('docmanager:open', {path})", path)
-    page.wait_for_function(
-        """path => {
-          const widget = window.jupyterapp.shell.currentWidget;
-          return !!widget && !!widget.context && widget.context.path === path;
-        }""",
-        arg=path,
-    )
-    wait_idle(page)
 
 
 def panel_text(page) -> str:
@@ -163,13 +122,11 @@ def follow_notebooks(page, lab_server, folder, artifacts_dir) -> None:
     (root / "runs" / HOSTILE).mkdir(parents=True)
     (root / "runs" / HOSTILE / "run.json").write_text("{}")
 
-    page.goto(lab_server.url(f"/lab/tree/{folder}/one.ipynb"))
+    page.goto(lab_server.url(lab_path(f"{folder}/one.ipynb")))
     wait_idle(page)
 
     # The palette entry opens the panel; the kernel has not imported nasnb, so it shows how to start.
-    page.keyboard.press("Control+Shift+C")
-    page.keyboard.type("Open NAS Explorer")
-    page.keyboard.press("Enter")
+    open_palette_command(page, "Open NAS Explorer")
     page.wait_for_selector(f"{PANEL} .nasnb-Explorer-runPath", timeout=30_000)
     widen_side_panel(page, 300)
     assert "Explorer(search).dock()" in panel_text(page)
@@ -207,6 +164,11 @@ def follow_notebooks(page, lab_server, folder, artifacts_dir) -> None:
     assert wait_title(page, "Replay of ") == f"Replay of {HOSTILE}"
     wait_points(page, TRIALS)
     assert_no_injection(page)
+    # ... through a cell added to the notebook, so the replay leaves its trace there.
+    sources = page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells.map(c => c.getSource())"
+    )
+    assert any(f"Explorer.from_run({json.dumps(f'runs/{HOSTILE}')})" in source for source in sources), sources
     # Moving the replay's slider back shows the run as it was then: fewer points, the status says so.
     move_slider(page, PANEL, 0.4)
     page.wait_for_function(

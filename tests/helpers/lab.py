@@ -94,15 +94,36 @@ def open_notebook(page: Any, path: str) -> None:
 
 
 def goto_notebook(page: Any, server: Any, path: str) -> None:
-    """Load JupyterLab with the notebook ``path`` open, its kernel idle."""
-    page.goto(server.url(f"/lab/tree/{path}"))
+    """Load JupyterLab with the notebook ``path`` open, its kernel idle, in a workspace of its own
+    (named after the notebook's folder), so tabs and panels left by earlier tests on the shared
+    server are not restored into this one."""
+    page.goto(server.url(lab_path(path)))
     wait_notebook(page, path)
+
+
+def lab_path(path: str) -> str:
+    """The JupyterLab URL path opening notebook ``path`` in the workspace of its top folder."""
+    workspace = re.sub(r"[^A-Za-z0-9_-]", "-", path.split("/")[0])
+    return f"/lab/workspaces/{workspace}/tree/{path}"
+
+
+def open_palette_command(page: Any, label: str) -> None:
+    """Open the command palette with its shortcut and run the command ``label``, as a user does."""
+    page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
+    page.keyboard.press("Escape")
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator(".lm-CommandPalette-input")
+    palette.wait_for(state="visible", timeout=10_000)
+    palette.fill(label)
+    page.locator(".lm-CommandPalette-item", has_text=label).first.wait_for(timeout=10_000)
+    page.keyboard.press("Enter")
 
 
 def wait_notebook(page: Any, path: str) -> None:
     page.wait_for_function(
         """path => {
-          const widget = window.jupyterapp.shell.currentWidget;
+          // window.jupyterapp appears only once JupyterLab has started
+          const widget = window.jupyterapp && window.jupyterapp.shell.currentWidget;
           return !!widget && !!widget.context && widget.context.path === path;
         }""",
         arg=path,

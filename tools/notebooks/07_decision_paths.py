@@ -13,6 +13,7 @@
 
 # %%
 import shutil
+import textwrap
 
 import torch
 
@@ -38,6 +39,14 @@ from nasnb.strategies import get
 
 torch.set_num_threads(1)  # small networks on a shared CPU run fastest on one thread
 
+
+def show(text: str, width: int = 96) -> None:
+    """Print prose wrapped between words (a notebook's output area would otherwise cut long
+    lines anywhere, even mid-word); architecture strings are never split."""
+    for paragraph in text.split("\n"):
+        print(textwrap.fill(paragraph, width, break_long_words=False, break_on_hyphens=False))
+
+
 # %% [markdown]
 # ## The family tree of an evolution run
 #
@@ -54,13 +63,14 @@ Search(space, strategy, evaluator, budget=150, seed=0, run_dir="runs/07_evolutio
 run = nasnb.load_run("runs/07_evolution")
 graph = lineage_graph(run)
 kinds = [data["kind"] for _, _, data in graph.edges(data=True)]
-print(f"{graph.number_of_nodes()} trials, {graph.number_of_edges()} parent links: "
-      f"{kinds.count('mutation')} mutations, {kinds.count('crossover')} crossover links")
+print(
+    f"{graph.number_of_nodes()} trials, {graph.number_of_edges()} parent links: "
+    f"{kinds.count('mutation')} mutations, {kinds.count('crossover')} crossover links"
+)
 
 # %%
 path = path_to_best(run)
-plot_lineage(graph, highlight=[t.id for t in path]);
-
+plot_lineage(graph, highlight=[t.id for t in path])
 # %% [markdown]
 # Grey lines are all parent → child links; the red line is `path_to_best`: starting from the best
 # trial, follow its (first) parent back until a trial of the random initial population. (With
@@ -74,7 +84,8 @@ plot_lineage(graph, highlight=[t.id for t in path]);
 # %%
 # NBVAL_CHECK_OUTPUT
 for line in explain_path(run):
-    print(line, end="\n\n")
+    show(line)
+    print()
 
 # %% [markdown]
 # Notice how many steps *lost* accuracy: evolution keeps a child in the population whatever it
@@ -97,7 +108,8 @@ for name, params in others.items():
     s = Search(space, get(name, **params), evaluator, budget=12, seed=0).run()
     last = s.trials[-1]
     print(f"— {name} —")
-    print(explain_trial(s, last.id), end="\n\n")
+    show(explain_trial(s, last.id))
+    print()
 
 # %% [markdown]
 # Q-learning reports its ε and the Q-value of each choice; REINFORCE the probability of each
@@ -106,6 +118,7 @@ for name, params in others.items():
 # NSGA-II the Pareto-front rank and crowding distance of its parents.
 #
 # Failures are part of the record too:
+
 
 # %%
 def fragile(arch):
@@ -117,7 +130,7 @@ def fragile(arch):
 
 s = Search(space, "random", fragile, budget=10, seed=0).run()
 failed = next(t for t in s.trials if not t.ok)
-print(explain_trial(s, failed.id))
+show(explain_trial(s, failed.id))
 
 # %% [markdown]
 # ## The decision path of a network for one input
@@ -140,8 +153,7 @@ model = trainer.last_model_
 digits = load_dataset("digits")
 x, label = digits.val.x[7], int(digits.val.y[7])
 explanation = explain_input(model, x, label=label)
-plot_input_explanation(explanation);
-
+plot_input_explanation(explanation)
 # %%
 print(explanation.paths.round(3).to_string(index=False))
 
@@ -151,8 +163,7 @@ print(explanation.paths.round(3).to_string(index=False))
 # cells *see*? Each tile is one channel of that layer's output for this digit:
 
 # %%
-plot_feature_maps(explanation.feature_maps);
-
+plot_feature_maps(explanation.feature_maps)
 # %% [markdown]
 # ## Decision boundaries on the two moons
 #
@@ -165,11 +176,12 @@ chains = ChainSpace(layer_types=("fc",), max_layers=3)
 trainer = Trainer("moons", epochs=30, keep_model=True)
 boundaries = []
 search = Search(chains, "random", trainer, budget=6, seed=1)
-search.on("trial_finished", lambda t: boundaries.append(
-    decision_boundary(trainer.last_model_, "moons", title=t.arch, accuracy=t.score())))
+search.on(
+    "trial_finished",
+    lambda t: boundaries.append(decision_boundary(trainer.last_model_, "moons", title=t.arch, accuracy=t.score())),
+)
 search.run()
-plot_decision_boundaries(boundaries, ncols=3);
-
+plot_decision_boundaries(boundaries, ncols=3)
 # %% [markdown]
 # Similar accuracies hide different functions: some networks wrap their boundary around both
 # moons, others after 30 epochs still separate them with a gently bent line, as a linear model
@@ -179,7 +191,7 @@ plot_decision_boundaries(boundaries, ncols=3);
 # %%
 curves = training_curves(search)
 best_trial = search.best
-plot_training_curves(curves, column="val_accuracy", highlight=[best_trial.id]);
+plot_training_curves(curves, column="val_accuracy", highlight=[best_trial.id])
 
 # %% [markdown]
 # **Try it yourself**

@@ -6,7 +6,6 @@ search runs; the interval under the pointer says how sure that answer is after s
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import bqplot as bq
@@ -16,9 +15,8 @@ from bqplot.traits import array_dimension_bounds, array_from_json, array_squeeze
 from traitlets import Unicode
 from traittypes import Array
 
-from ...spaces import BaseSpace
+from ...explain.importance_plots import ImportanceGrid, importance_grid
 from ..frame import Frame
-from ..text import number
 from .common import figure, fit_colour, note, note_html
 
 UNTRIED_COLOUR = "#a6a6a6"  # mid grey: not on the blue-white-red effect scale, so never read as an effect
@@ -79,57 +77,10 @@ class UntriedAwareHeatMap(bq.GridHeatMap):
     _model_name = Unicode("GridHeatMapModel").tag(sync=True)
 
 
-@dataclass(frozen=True)
-class ImportanceData:
-    """``effect[i, j]`` of option ``options[j]`` at decision ``decisions[i]`` (NaN: never tried
-    or not an option there); ``text[i][j]`` the same with its interval and count, for tooltips."""
-
-    decisions: list[str]
-    options: list[str]
-    effect: np.ndarray
-    text: list[list[str]]
-
-
-def importance_data(result: Any, space: BaseSpace | None = None) -> ImportanceData:
-    """Grid data from an ``OpImportance`` (its ``options`` table: decision, option, effect, low,
-    high, n). Rows and columns follow the space's order when ``space`` is given, unlike
-    ``nasnb.explain.importance_matrix`` (most important first): while a search runs, rows that
-    stay put are easier to watch than rows that trade places with every trial."""
-    table = result.options
-    decisions: list[str] = []
-    options: list[str] = []
-    order = space.choices if space is not None else {}
-    seen = {str(d) for d in table["decision"]}
-    for name, choices in order.items():
-        if name in seen:
-            decisions.append(name)
-            options += [str(o) for o in choices if str(o) not in options]
-    for name in table["decision"]:
-        if name not in decisions:
-            decisions.append(str(name))
-    for option in table["option"]:
-        if str(option) not in options:
-            options.append(str(option))
-    effect = np.full((len(decisions), len(options)), np.nan)
-    text = [[f"{d} = {o}: not tried yet" for o in options] for d in decisions]
-    row, col = {d: i for i, d in enumerate(decisions)}, {o: j for j, o in enumerate(options)}
-    for rec in table.to_dict("records"):
-        i, j = row[str(rec["decision"])], col[str(rec["option"])]
-        value = rec.get("effect")
-        if value is not None and np.isfinite(value):
-            effect[i, j] = float(value)
-        text[i][j] = _describe(rec)
-    return ImportanceData(decisions, options, effect, text)
-
-
-def _describe(rec: dict[str, Any]) -> str:
-    def signed(v: Any) -> str:
-        return f"{v:+.4f}" if isinstance(v, (int, float)) and np.isfinite(v) else "?"
-
-    return (
-        f"{rec['decision']} = {rec['option']}: effect {signed(rec.get('effect'))} "
-        f"[{signed(rec.get('low'))}, {signed(rec.get('high'))}], n = {number(rec.get('n', 0))}"
-    )
+# the grid nasnb.explain.plot_importance draws, in the space's order (rows that stay put while a
+# search runs are easier to watch than rows that trade places with every trial)
+ImportanceData = ImportanceGrid
+importance_data = importance_grid
 
 
 class ImportanceView:
@@ -177,7 +128,7 @@ class ImportanceView:
             self.heatmap.visible = False
             self.note.value = note_html(frame.importance_note or "importance appears once a few trials have succeeded")
             return
-        data = importance_data(frame.importance, frame.space)
+        data = importance_grid(frame.importance, frame.space)
         self.data = data
         if not data.decisions:
             self.heatmap.visible = False
@@ -199,7 +150,7 @@ class ImportanceView:
         """The description of one cell (what the tooltip and the click show)."""
         if self.data is None or not (0 <= row < len(self.data.decisions) and 0 <= column < len(self.data.options)):
             return ""
-        return self.data.text[row][column]
+        return self.data.describe(row, column)
 
     def _cell(self, event: dict[str, Any]) -> tuple[int, int]:
         data = event.get("data") or {}

@@ -30,47 +30,36 @@ OTHER_COLOUR = "#55a868"
 
 @dataclass(frozen=True)
 class LineageData:
-    """Nodes (``ids``, ``x`` = step, ``y`` = score, failed ones on the floor, ``colours`` by kind)
-    and edges as segment arrays of shape (n, 2): ``edge_x``/``edge_y``, and ``path_x``/``path_y``
-    for the edges on the path to the best trial."""
+    """``nasnb.explain.lineage_layout`` with its colours: nodes (``ids``, ``x`` = step, ``y`` = score,
+    failed ones on the floor, ``colours`` by kind) and edges as segment arrays of shape (n, 2):
+    ``edge_x``/``edge_y``, and ``path_x``/``path_y`` for the edges on the path to the best trial."""
 
     ids: list[int]
     x: np.ndarray
     y: np.ndarray
     colours: list[str]
-    labels: list[str]
     edge_x: np.ndarray
     edge_y: np.ndarray
     path_x: np.ndarray
     path_y: np.ndarray
 
 
-def lineage_data(graph: Any, path: Sequence[int] = ()) -> LineageData:
-    """Drawable data from a lineage DiGraph (nodes carry ``step``, ``score``, ``status``, ``kind``;
-    edges run parent -> child) and ``path``, the ids from a root to the best trial."""
-    ids = sorted(graph.nodes)
-    attrs = [graph.nodes[i] for i in ids]
-    scores = [a.get("score") for a in attrs]
-    known = [s for s in scores if isinstance(s, (int, float)) and np.isfinite(s)]
-    floor = min(known) - 0.05 * ((max(known) - min(known)) or 1.0) if known else 0.0  # failures just below
-    x = floats([a.get("step", i) for i, a in zip(ids, attrs)])
-    y = floats([s if isinstance(s, (int, float)) and np.isfinite(s) else floor for s in scores])
-    colours = [
-        FAILED_COLOUR if a.get("status") == "failed" else KIND_COLOURS.get(a.get("kind"), OTHER_COLOUR) for a in attrs
-    ]
-    labels = [f"#{i} {a.get('kind') or ''}".strip() for i, a in zip(ids, attrs)]
-    where = {node: k for k, node in enumerate(ids)}
-    on_path = set(zip(path, path[1:]))
-    edges = [(where[u], where[v]) for u, v in graph.edges if u in where and v in where]
-    best = [(where[u], where[v]) for u, v in graph.edges if (u, v) in on_path]
-    return LineageData(ids, x, y, colours, labels, *_segments(edges, x, y), *_segments(best, x, y))
+def lineage_data(source: Any, path: Sequence[int] | None = None) -> LineageData:
+    """Drawable data from Columns (the explorer's prefix of a search: the path to the best trial
+    is followed back by itself), a lineage DiGraph or Trials, with ``path`` the ids to highlight."""
+    from ...explain import lineage_layout
 
-
-def _segments(pairs: list[tuple[int, int]], x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if not pairs:
-        return np.zeros((0, 2)), np.zeros((0, 2))
-    a, b = np.array(pairs).T
-    return np.column_stack([x[a], x[b]]), np.column_stack([y[a], y[b]])
+    layout = lineage_layout(source, path)
+    palette = np.array([KIND_COLOURS.get(name, OTHER_COLOUR) for name in layout.kind_names] + [FAILED_COLOUR])
+    colours = palette[np.where(layout.failed, len(layout.kind_names), layout.kinds)]
+    return LineageData(
+        layout.ids.tolist(),
+        floats(layout.x),
+        floats(layout.y),
+        colours.tolist() if len(layout.ids) else [],
+        *layout.segments(layout.edges),
+        *layout.segments(layout.path_edges),
+    )
 
 
 class LineageView:
@@ -100,12 +89,7 @@ class LineageView:
         self.widget = widgets.VBox([self.figure, self.legend])
 
     def update(self, frame: Frame) -> None:
-        from ...explain import lineage_graph, path_to_best
-
-        trials = list(frame.trials)
-        graph = lineage_graph(trials, frame.metric)
-        path = path_to_best(trials, frame.metric) if trials else []
-        self.show(lineage_data(graph, [getattr(t, "id", t) for t in path]))
+        self.show(lineage_data(frame.columns))
 
     def show(self, data: LineageData) -> None:
         self.data = data

@@ -6,54 +6,17 @@ front makes that trade-off visible for any strategy, not only NSGA-II.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import bqplot as bq
 import ipywidgets as widgets
-import numpy as np
 
-from ...strategies.objectives import pareto_front
-from ...trial import Trial
+from ...explain.pareto import ParetoFront, pareto_data
 from ..frame import Frame
-from .common import HIGHLIGHT, figure, fit_axis, floats, note, note_html, on_pick, xy_axes
+from .common import HIGHLIGHT, figure, fit_axis, note, note_html, on_pick, xy_axes
 from .population import x_choices
 
-
-@dataclass(frozen=True)
-class ParetoData:
-    """All successful trials reporting ``cost`` (``ids``/``x``/``y``) and the front among them,
-    sorted by cost (``front_ids``/``front_x``/``front_y``)."""
-
-    cost: str
-    ids: list[int]
-    x: np.ndarray
-    y: np.ndarray
-    front_ids: list[int]
-    front_x: np.ndarray
-    front_y: np.ndarray
-
-
-def pareto_data(trials: Sequence[Trial], *, cost: str = "params", metric: str = "accuracy") -> ParetoData:
-    """The non-dominated trials for ``metric`` (maximised) against ``cost`` (minimised)."""
-    ids, xs, ys = [], [], []
-    for trial in trials:
-        score, value = trial.score(metric), trial.score(cost)
-        if score is not None and value is not None:
-            ids.append(trial.id)
-            xs.append(value)
-            ys.append(score)
-    front = pareto_front(np.column_stack([ys, xs]) if ids else np.zeros((0, 2)), ["max", "min"])
-    front = sorted(front, key=lambda i: (xs[i], -ys[i]))
-    return ParetoData(
-        cost,
-        ids,
-        floats(xs),
-        floats(ys),
-        [ids[i] for i in front],
-        floats([xs[i] for i in front]),
-        floats([ys[i] for i in front]),
-    )
+ParetoData = ParetoFront  # the view draws nasnb.explain's Pareto data, as plot_pareto does
 
 
 class ParetoView:
@@ -76,12 +39,14 @@ class ParetoView:
         self.widget = widgets.VBox([self.figure, self.note])
 
     def update(self, frame: Frame) -> None:
-        costs = [c for c in x_choices(frame.trials) if c != "step"]
+        costs = [c for c in x_choices(frame.columns) if c != "step"]
         cost = costs[0] if costs else "params"
-        data = pareto_data(frame.trials, cost=cost, metric=frame.metric)
+        data = pareto_data(frame.columns, cost=cost)
         self.data = data
         self.x_axis.label = cost
-        self.note.value = note_html("" if data.ids or not frame.trials else "the evaluator reports no params or macs")
+        self.note.value = note_html(
+            "" if len(data.ids) or not frame.trials else "the evaluator reports no params or macs"
+        )
         fit_axis(self.x_scale, self.x_axis, data.x)
         fit_axis(self.y_scale, self.y_axis, data.y)
         with self.points.hold_sync():

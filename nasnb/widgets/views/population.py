@@ -14,6 +14,7 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
+from ...explain.columns import Columns, TrialColumns, as_columns
 from ...trial import Trial
 from ..frame import Frame
 from .common import FAILED_COLOUR, HIGHLIGHT, figure, fit_axis, fit_colour, floats, note, on_pick, xy_axes
@@ -39,57 +40,53 @@ class PopulationData:
     failed_y: np.ndarray
 
 
-def x_choices(trials: Sequence[Trial]) -> list[str]:
+def x_choices(source: Columns | Sequence[Trial]) -> list[str]:
     """Size metrics every successful trial reports (params, macs, latency_ms), then ``step``."""
-    ok = [t for t in trials if t.ok]
-    present = [m for m in SIZE_METRICS if ok and all(_number(t.metrics.get(m)) is not None for t in ok)]
-    return present + ["step"]
+    return [m for m in as_columns(source).cost_choices() if m in SIZE_METRICS] + ["step"]
 
 
 def population_data(
-    trials: Sequence[Trial], *, x: str = "params", metric: str = "accuracy", population: Sequence[int] | None = None
+    source: Columns | Sequence[Trial],
+    *,
+    x: str = "params",
+    metric: str = "accuracy",
+    population: Sequence[int] | None = None,
 ) -> PopulationData:
     """Scatter data for ``metric`` against ``x`` (a metric name or ``"step"``).
 
-    A successful trial without ``x`` is left out; a failed trial is drawn at its ``x`` if it
+    ``source`` is Columns (the explorer's prefix of a search; its metric is used) or Trials. A
+    successful trial without ``x`` is left out; a failed trial is drawn at its ``x`` if it
     reported one, else at the smallest ``x`` shown, so it stays visible.
     """
-    ids, xs, ys, ages, failed_ids, failed_x = [], [], [], [], [], []
-    for trial in trials:
-        value = trial.step if x == "step" else _number(trial.metrics.get(x))
-        score = trial.score(metric)
-        if score is not None and value is not None:
-            ids.append(trial.id)
-            xs.append(value)
-            ys.append(score)
-            ages.append(trial.step)
-        elif not trial.ok:
-            failed_ids.append(trial.id)
-            failed_x.append(value)
-    floor = min(xs) if xs else 0.0
-    failed_x = [floor if v is None else v for v in failed_x]
-    alive = set(population or ())
-    current = [i for i, trial_id in enumerate(ids) if trial_id in alive]
-    x_arr, y_arr = floats(xs), floats(ys)
+    columns = as_columns(source, metric)
+    if x == "step":
+        values = columns.steps.astype(float)
+    elif x in columns.costs:
+        values = columns.costs[x]
+    elif isinstance(source, Columns):
+        raise ValueError(f"x must be 'step' or one of the kept costs {sorted(columns.costs)}, got {x!r}")
+    else:
+        values = TrialColumns(columns.metric, costs=(x,)).extend(source).view().costs[x]
+    good = np.isfinite(columns.scores) & np.isfinite(values)
+    ids, x_arr, y_arr = columns.ids[good], values[good], columns.scores[good]
+    failed = columns.failed
+    failed_x = values[failed]
+    floor = float(x_arr.min()) if len(x_arr) else 0.0
+    failed_x = np.where(np.isfinite(failed_x), failed_x, floor)
+    current = np.isin(ids, np.asarray(list(population or ()), dtype=np.int64))
     return PopulationData(
         x_label=x,
-        ids=ids,
-        x=x_arr,
-        y=y_arr,
-        age=floats(ages),
-        current_ids=[ids[i] for i in current],
-        current_x=x_arr[current],
-        current_y=y_arr[current],
-        failed_ids=failed_ids,
+        ids=ids.tolist(),
+        x=floats(x_arr),
+        y=floats(y_arr),
+        age=floats(columns.steps[good]),
+        current_ids=ids[current].tolist(),
+        current_x=floats(x_arr[current]),
+        current_y=floats(y_arr[current]),
+        failed_ids=columns.ids[failed].tolist(),
         failed_x=floats(failed_x),
-        failed_y=np.zeros(len(failed_ids)),
+        failed_y=np.zeros(int(failed.sum())),
     )
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        return None
-    return float(value)
 
 
 class PopulationView:
@@ -160,7 +157,7 @@ class PopulationView:
 
     def update(self, frame: Frame) -> None:
         self._frame = frame
-        choices = x_choices(frame.trials)
+        choices = x_choices(frame.columns)
         keep = self._chosen if self._chosen in choices else choices[0]
         if list(self.x_metric.options) != choices or self.x_metric.value != keep:
             self._updating = True
@@ -169,7 +166,7 @@ class PopulationView:
                 self.x_metric.value = keep
             finally:
                 self._updating = False
-        data = population_data(frame.trials, x=self.x_metric.value, metric=frame.metric, population=frame.population)
+        data = population_data(frame.columns, x=self.x_metric.value, population=frame.population)
         self.data = data
         self.population_ids = list(frame.population) if frame.population is not None else []
         # ranges first, so the marks never meet a zero-width domain (see views.common)

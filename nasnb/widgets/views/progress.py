@@ -13,6 +13,7 @@ import bqplot as bq
 import ipywidgets as widgets
 import numpy as np
 
+from ...explain.columns import Columns, as_columns
 from ...trial import Trial
 from ..frame import Frame
 from .common import FAILED_COLOUR, HIGHLIGHT, figure, fit_axis, floats, on_pick, xy_axes
@@ -31,24 +32,23 @@ class ProgressData:
     failed_steps: np.ndarray
 
 
-def progress_data(trials: Sequence[Trial], metric: str = "accuracy") -> ProgressData:
-    """Scores by step and the best-so-far curve (failed trials never raise the best)."""
-    ids, steps, scores, best_steps, best, failed = [], [], [], [], [], []
-    running = None
-    for trial in trials:
-        score = trial.score(metric)
-        if score is None:
-            if not trial.ok:
-                failed.append(trial.step)
-        else:
-            ids.append(trial.id)
-            steps.append(trial.step)
-            scores.append(score)
-            running = score if running is None else max(running, score)
-        if running is not None:
-            best_steps.append(trial.step)
-            best.append(running)
-    return ProgressData(ids, floats(steps), floats(scores), floats(best_steps), floats(best), floats(failed))
+def progress_data(source: Columns | Sequence[Trial], metric: str = "accuracy") -> ProgressData:
+    """Scores by step and the best-so-far curve (failed trials never raise the best).
+
+    ``source`` is Columns (the explorer's prefix of a search; its metric is used) or Trials; the
+    running best is ``nasnb.explain.best_so_far``, the same curve regret comparisons are made of.
+    """
+    columns = as_columns(source, metric)
+    scored = np.isfinite(columns.scores)
+    started = np.isfinite(columns.best)
+    return ProgressData(
+        columns.ids[scored].tolist(),
+        floats(columns.steps[scored]),
+        floats(columns.scores[scored]),
+        floats(columns.steps[started]),
+        floats(columns.best[started]),
+        floats(columns.steps[columns.failed]),
+    )
 
 
 class ProgressView:
@@ -72,7 +72,7 @@ class ProgressView:
         self.widget = widgets.VBox([self.figure])
 
     def update(self, frame: Frame) -> None:
-        data = progress_data(frame.trials, frame.metric)
+        data = progress_data(frame.columns)
         self.data = data
         floor = float(data.scores.min()) if len(data.scores) else 0.0
         fit_axis(self.x_scale, self.x_axis, [*data.steps, *data.failed_steps, *data.best_steps], integer=True)
