@@ -71,15 +71,31 @@ def representatives() -> list[tuple[str, Any]]:
 
 
 # -- the original single-seed table ---------------------------------------------------------------
-def _init_worker(dataset: str) -> None:
+def _init_worker(dataset: str, population: int | None = None) -> None:
     import torch
 
     torch.set_num_threads(1)
     global _TRAINER
-    from nasnb.evaluation import Trainer
+    from nasnb.evaluation import PopulationTrainer, Trainer
     from nasnb.evaluation.recipes import recipe
 
-    _TRAINER = Trainer(**recipe(dataset))
+    _TRAINER = (PopulationTrainer if population else Trainer)(**recipe(dataset))
+
+
+def _train_batch(items):
+    """``--population K``: K cells trained as one batch; the rows are exactly those ``_train`` writes."""
+    from nasnb.spaces import CellSpace
+
+    try:
+        results = _TRAINER.evaluate_batch([CellSpace().parse(text) for _, text in items])
+    except Exception:  # e.g. memory: fall back to one at a time rather than lose the chunk
+        return [_train(item) for item in items]
+    return [
+        {"key": key, "arch": text, "status": "failed", "error": metrics["error"]}
+        if "error" in metrics
+        else {"key": key, "arch": text, "status": "ok", **metrics}
+        for (key, text), metrics in zip(items, results)
+    ]
 
 
 def _train(item):
@@ -94,7 +110,7 @@ def _train(item):
         return {"key": key, "arch": text, "status": "failed", "error": f"{type(err).__name__}: {err}"}
 
 
-def train(dataset: str, workers: int, limit: int | None) -> None:
+def train(dataset: str, workers: int, limit: int | None, population: int | None = None) -> None:
     from tqdm import tqdm
 
     out = HERE / "tables" / f"{dataset}.jsonl"
@@ -119,8 +135,13 @@ def train(dataset: str, workers: int, limit: int | None) -> None:
     print(f"{len(done)} cells done, {len(todo)} to train with {workers} worker(s)", file=sys.stderr)
     ctx = get_context("spawn")
     t0 = time.time()
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(dataset,)) as pool, open(out, "a") as f:
-        for row in tqdm(pool.imap_unordered(_train, todo, chunksize=4), total=len(todo), unit="cell"):
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(dataset, population)) as pool, open(out, "a") as f:
+        if population:  # PopulationTrainer: K cells per batch, same recipe, same rows
+            batches = [todo[i : i + population] for i in range(0, len(todo), population)]
+            rows = (row for batch in pool.imap_unordered(_train_batch, batches) for row in batch)
+        else:
+            rows = pool.imap_unordered(_train, todo, chunksize=4)
+        for row in tqdm(rows, total=len(todo), unit="cell"):
             f.write(json.dumps(row) + "\n")
             f.flush()
             os.fsync(f.fileno())
@@ -407,7 +428,13 @@ def main() -> None:
     parser.add_argument("--partial", action="store_true", help="pack even if cells are missing")
     parser.add_argument("--limit", type=int, default=None, help="train at most N more (cell, seed) pairs")
     parser.add_argument("--chunks", default=None, help="multi-seed tables: only chunks A:B (disjoint per process)")
+    parser.add_argument("--population", type=int, default=None, help="single-seed table: train K cells per batch")
     args = parser.parse_args()
+    if args.population is not None and (args.population < 1 or args.table in MULTI_SEED or args.command != "train"):
+        raise SystemExit(
+            "--population K (K >= 1) is for `train` of the single-seed table, whose recipe is the Trainer's; "
+            "multi-seed tables train with recipes.train_cell, which PopulationTrainer does not reproduce"
+        )
     if args.table in MULTI_SEED:
         if args.command == "train":
             chunks = tuple(int(x) for x in args.chunks.split(":")) if args.chunks else None
@@ -417,7 +444,7 @@ def main() -> None:
         else:
             pack_seeds(args.table, args.partial)
     elif args.command == "train":
-        train(args.table, args.workers, args.limit)
+        train(args.table, args.workers, args.limit, args.population)
     elif args.command == "pack":
         pack(args.table, args.partial)
     else:

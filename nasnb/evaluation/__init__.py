@@ -12,6 +12,9 @@ from .errors import DivergedError, EvaluationError
 
 _LAZY = {
     "Trainer": ".trainer",
+    "PopulationTrainer": ".population",
+    "PopulationExecutor": ".population",
+    "PopulationMemoryError": ".population",
     "train_model": ".trainer",
     "evaluate_model": ".trainer",
     "TableEvaluator": ".table",
@@ -37,6 +40,9 @@ __all__ = [
     "DivergedError",
     "EvaluationError",
     "EvaluationInterrupted",
+    "PopulationExecutor",
+    "PopulationMemoryError",
+    "PopulationTrainer",
     "ProxyEvaluator",
     "TableEvaluator",
     "Trainer",
