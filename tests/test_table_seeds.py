@@ -190,3 +190,15 @@ def test_committed_shards_pack_and_load_through_load_table(tmp_path, monkeypatch
         assert answer["curves"]["train_loss"] == pytest.approx(r["curves"]["train_loss"], abs=1e-5)
         assert answer["test_accuracy"] == pytest.approx(r["test_accuracy"], abs=1e-6)
         assert answer["params"] == r["params"] and answer["macs"] == r["macs"]
+
+
+def test_compare_answers_is_this_difference_real_by_hand():
+    t = seed_table()
+    got = t.compare(t.representative(0), t.representative(1))  # [0.8, 0.9, 0.7] vs [0.6, 0.6, 0.6]
+    assert got["a"] == pytest.approx([0.8, 0.9, 0.7]) and got["mean_b"] == pytest.approx(0.6)
+    assert got["difference"] == pytest.approx(0.2) and got["std_a"] == pytest.approx(0.1) and got["std_b"] == 0
+    # Welch: t = 0.2 / sqrt(0.01 / 3) = 3.464 with 2 degrees of freedom -> two-sided p = 0.0742
+    assert got["p_value"] == pytest.approx(0.0742, abs=5e-4)
+    one_seed = load_table("digits")
+    ok = np.flatnonzero(one_seed.status == OK)
+    assert np.isnan(one_seed.compare(one_seed.representative(ok[0]), one_seed.representative(ok[1]))["p_value"])

@@ -288,6 +288,36 @@ class BenchmarkTable:
             "cells": int(done.sum()),
         }
 
+    def compare(self, a: Architecture, b: Architecture) -> dict[str, Any]:
+        """Is ``a`` really better than ``b``, or is the difference training noise? Answered with the seeds.
+
+        Returns both cells' per-seed validation accuracies, their means and seed-to-seed standard
+        deviations, the difference of the means, and Welch's t-test p-value (two-sided) over the
+        seeds: with three seeds a difference of one or two standard deviations is not yet evidence.
+        With a one-seed table there is no spread to judge by: ``p_value`` is NaN.
+        """
+        from scipy.stats import ttest_ind
+
+        rows = self.row(a), self.row(b)
+        values = [self.seed_val_accuracy[r][self.seed_status[r] == OK].astype(float) for r in rows]
+        p = float("nan")
+        if min(len(v) for v in values) > 1 and not (np.ptp(values[0]) == 0 and np.ptp(values[1]) == 0):
+            with warnings.catch_warnings():  # a cell whose seeds agree exactly has zero variance: fine here
+                warnings.simplefilter("ignore", RuntimeWarning)
+                p = float(ttest_ind(values[0], values[1], equal_var=False).pvalue)
+        means = [float(v.mean()) for v in values]
+        stds = [float(v.std(ddof=1)) if len(v) > 1 else float("nan") for v in values]
+        return {
+            "a": values[0].tolist(),
+            "b": values[1].tolist(),
+            "mean_a": means[0],
+            "mean_b": means[1],
+            "std_a": stds[0],
+            "std_b": stds[1],
+            "difference": means[0] - means[1],
+            "p_value": p,
+        }
+
     def frame(self):
         """One row per distinct cell as a pandas DataFrame (imported here: pandas is heavy)."""
         import pandas as pd
