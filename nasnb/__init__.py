@@ -13,6 +13,15 @@ from .search_checks import SearchFailed  # noqa: E402
 from .spaces import Architecture, CellSpace, ChainSpace, HyperSpace, ProductSpace, get_space  # noqa: E402
 from .trial import Proposal, Trial  # noqa: E402
 
+
+def __getattr__(name: str):
+    if name == "load_model":  # imports torch, so only on first use
+        from .deploy.models import load_model
+
+        return load_model
+    raise AttributeError(f"module 'nasnb' has no attribute {name!r}")
+
+
 __all__ = [
     "Architecture",
     "Budget",
@@ -27,6 +36,7 @@ __all__ = [
     "Trial",
     "__version__",
     "get_space",
+    "load_model",
     "load_run",
     "resume_search",
 ]

@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--seed", type=int, default=0)
     search.add_argument("--run-dir", required=True, help="directory for run.json and trials.jsonl")
     search.add_argument("--trial-timeout", type=float, default=None, help="seconds after which a trial fails")
+    search.add_argument(
+        "--keep-weights", choices=("best", "all"), default=None, help="keep trained weights in RUN_DIR/weights"
+    )
 
     resume = sub.add_parser("resume", help="continue a stopped or killed search")
     resume.add_argument("run_dir")
@@ -87,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="summarise a run: best trials, failures, time")
     show.add_argument("run_dir")
     show.add_argument("--top", type=int, default=10)
+    from .deploy.cli import add_commands
+
+    parser.set_defaults(handlers=add_commands(sub))  # export, compress
     return parser
 
 
@@ -103,12 +109,16 @@ def _evaluator(args: argparse.Namespace):
             params["epochs"] = args.epochs
         if args.subset is not None:
             params["subset"] = args.subset
+        if args.keep_weights is not None:
+            params["keep_weights"] = args.keep_weights
         return Trainer(dataset=args.dataset, **params)
     if args.evaluator == "table":
         from .evaluation.table import TableEvaluator, available_tables
 
         if args.dataset not in available_tables():
             raise ValueError(f"no benchmark table for {args.dataset!r}; tables exist for {available_tables()}")
+        if args.keep_weights is not None:
+            raise ValueError("--keep-weights needs --evaluator trainer: the table trains nothing")
         return TableEvaluator(dataset=args.dataset, **params)
     raise ValueError(f"unknown evaluator {args.evaluator!r}; choose 'trainer' or 'table'")
 
@@ -292,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "show": cmd_show,
         "export-optuna": cmd_export_optuna,
         "export-tensorboard": cmd_export_tensorboard,
+        **args.handlers,  # export, compress (nasnb/deploy/cli.py)
     }
     warnings.formatwarning = _one_line_warning
     if args.command in ("search", "resume") and __import__("threading").current_thread().name == "MainThread":

@@ -29,6 +29,7 @@ from .deprecated import deprecated_resume
 from .evaluation.control import Control, sigint_stops
 from .evaluation.registry import describe_evaluator
 from .evaluation.runner import Job, Outcome, Runner, outcome_of
+from .evaluation.weights import bind_run_dir
 from .events import EVENTS, STATES, Events  # noqa: F401  (re-exported)
 from .runs.load import trials_dataframe
 from .runs.record import RunRecorder, run_config
@@ -85,6 +86,8 @@ class Search(Events):
         self.trial_timeout = trial_timeout
         self.fail_fast = fail_fast
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        if self.run_dir is not None:
+            bind_run_dir(evaluator, self.run_dir)  # e.g. a Trainer keeping weights in <run_dir>/weights
         check_settings(self, strategy, run_dir)
         self.max_pending = self.n_workers if executor is not None else 1
 

@@ -259,3 +259,30 @@ def test_run_log_fsyncs_each_trial_line_after_writing_it(tmp_path, monkeypatch):
         assert os.fstat(fd).st_ino == trials_path.stat().st_ino
     finally:
         writer.close()
+
+
+# -- records: named results, still unpackable --------------------------------------------------------
+
+
+def test_public_results_are_named_records():
+    from nasnb.evaluation import ProxyBatch, SplitScore
+    from nasnb.evaluation.proxies import proxy_batch
+    from nasnb.nn.cell import Cell, MacroBody, macro_body
+    from nasnb.spaces import EdgeNodes, Offspring, edge_nodes
+
+    space = CellSpace()
+    parent = space.sample(0)
+    mutated = space.mutate(parent, 0)
+    assert isinstance(mutated, Offspring) and mutated.arch != parent
+    assert mutated.change["from"] == parent[mutated.change["decision"]] == tuple(mutated)[1]["from"]
+    crossed = space.crossover(parent, space.sample(1), 0)
+    assert isinstance(crossed, Offspring) and crossed.change["kind"] == "crossover"
+    assert edge_nodes("1->3") == EdgeNodes(source=1, target=3) == (1, 3)
+    batch = proxy_batch(batch_size=4)
+    assert isinstance(batch, ProxyBatch) and batch.x.shape[0] == len(batch.y) == 4 and batch.data.name == "digits"
+    data = load_dataset("digits", subset=200, seed=0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    score = evaluate_model(model, data.val)
+    assert isinstance(score, SplitScore) and 0 <= score.accuracy <= 1 and score.loss > 0
+    body = macro_body(lambda c: Cell(parent, c), channels=4, stages=2, cells_per_stage=1)
+    assert isinstance(body, MacroBody) and body.width == 8 and len(body.modules) == 3

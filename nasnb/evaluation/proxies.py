@@ -37,7 +37,7 @@ import copy
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -167,12 +167,20 @@ def check_proxies(proxies: str | Sequence[str]) -> tuple[str, ...]:
     return names
 
 
-def proxy_batch(dataset: str = "digits", *, batch_size: int = 64, seed: int = 0) -> tuple[Tensor, Tensor, Any]:
-    """``(x, y, data)``: the fixed batch every architecture is scored on, and the dataset it came from."""
+class ProxyBatch(NamedTuple):
+    """The fixed batch every architecture is scored on (``x``, ``y``) and the ``data`` it came from."""
+
+    x: Tensor
+    y: Tensor
+    data: Any
+
+
+def proxy_batch(dataset: str = "digits", *, batch_size: int = 64, seed: int = 0) -> ProxyBatch:
+    """The fixed batch every architecture is scored on, and the dataset it came from."""
     check_int("proxy_batch", "batch_size", batch_size, low=2)  # naswot compares inputs: at least two
     data = load_dataset(dataset)
     order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed))[:batch_size]
-    return data.train.x[order], data.train.y[order], data
+    return ProxyBatch(data.train.x[order], data.train.y[order], data)
 
 
 def build_proxy_model(

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import time
 import zlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 from torch import nn
@@ -25,6 +27,7 @@ from ..spaces import Architecture, hyperparameters
 from .control import checkpoint, report_progress
 from .errors import DivergedError, EvaluationError
 from .threads import DEFAULT_THREADS, check_threads, limited_threads
+from .weights import KEEP_WEIGHTS, WEIGHTS_DIR, save_weights
 
 if TYPE_CHECKING:
     from ..data import Split
@@ -187,13 +190,20 @@ def _train(
         "curves": curves,
     }
     if test:
-        result["test_accuracy"] = evaluate_model(model, data.test)[1]
+        result["test_accuracy"] = evaluate_model(model, data.test).accuracy
     return result
 
 
+class SplitScore(NamedTuple):
+    """How a model does on one split: mean cross-entropy ``loss`` and ``accuracy`` in [0, 1]."""
+
+    loss: float
+    accuracy: float
+
+
 @torch.no_grad()
-def evaluate_model(model: nn.Module, split: Split) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of ``model`` on a split, in eval mode (BatchNorm running stats)."""
+def evaluate_model(model: nn.Module, split: Split) -> SplitScore:
+    """Mean cross-entropy and accuracy of ``model`` on a split, in eval mode (BatchNorm running stats)."""
     model.eval()
     dev = next((p.device for p in model.parameters()), torch.device("cpu"))
     loss, correct = 0.0, 0
@@ -203,7 +213,7 @@ def evaluate_model(model: nn.Module, split: Split) -> tuple[float, float]:
         loss += float(nn.functional.cross_entropy(out, yb, reduction="sum"))
         correct += int((out.argmax(1) == yb).sum())
     n = max(len(split), 1)
-    return loss / n, correct / n
+    return SplitScore(loss / n, correct / n)
 
 
 def make_optimizer(name: str, params: Any, lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -249,6 +259,11 @@ class Trainer:
     the same knob every evaluator has (``nasnb.evaluation.threads``). The default is 1 because NAS
     trains many small networks: on a busy 2-core machine two threads per evaluation made them
     5-10x slower than one. For a large model on an idle many-core machine, pass more (or None).
+
+    ``keep_weights="best"`` (or ``"all"``) writes the trained weights of the most accurate
+    architecture so far (or of every one) into ``weights_dir``; a Search with a ``run_dir`` sets
+    ``weights_dir`` to ``<run_dir>/weights`` for you, and ``nasnb.load_model(run_dir, trial)`` reads
+    them back (see ``nasnb.evaluation.weights``).
     """
 
     name = "trainer"
@@ -271,6 +286,8 @@ class Trainer:
         network: dict[str, Any] | None = None,
         keep_model: bool = False,
         threads: int | None = DEFAULT_THREADS,
+        keep_weights: str | None = None,
+        weights_dir: str | None = None,
     ) -> None:
         self.dataset = dataset
         self.epochs = epochs
@@ -287,6 +304,13 @@ class Trainer:
         self.network = network
         self.keep_model = keep_model
         self.threads = threads
+        self.keep_weights = keep_weights
+        self.weights_dir = weights_dir
+
+    def bind_run(self, run_dir: str | os.PathLike) -> None:
+        """Called by a Search with a run directory: weights are kept in ``<run_dir>/weights``."""
+        if self.keep_weights is not None and self.weights_dir is None:
+            self.weights_dir = str(Path(run_dir).resolve() / WEIGHTS_DIR)
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able): ``Trainer(**config)`` is an equal trainer."""
@@ -328,7 +352,33 @@ class Trainer:
             result = train_model(model, data, seed=seed, device=dev, test=self.test, **settings)
         if self.keep_model:
             self.last_model_ = model
+        if self.keep_weights is not None:
+            self._save(arch, model, data, settings["epochs"], result)
         return {**result, "params": params, "macs": macs}
+
+    def _save(self, arch: Architecture, model: nn.Module, data: Dataset, epochs: int, result: dict) -> None:
+        record = self.weights_record(arch, data, epochs, result)
+        state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        save_weights(self.weights_dir, self.keep_weights, record=record, state_dict=state, accuracy=result["accuracy"])
+
+    def weights_record(self, arch: Architecture, data: Dataset, epochs: int, result: dict) -> dict[str, Any]:
+        """What a weights file says besides the weights: enough to rebuild and describe the model."""
+        from ..spaces import space_to_config
+
+        return {
+            "arch": str(arch),
+            "key": arch.key,
+            "space": space_to_config(arch.space),
+            "network": dict(self.network or {}),
+            "input_shape": list(data.input_shape),
+            "num_classes": data.num_classes,
+            "classes": list(data.classes),
+            "dataset": data.name,
+            "subset": self.subset,
+            "data_seed": self.seed,
+            "epochs": epochs,
+            "metrics": {k: v for k, v in result.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
+        }
 
     def validate(self) -> None:
         """Check the configuration now (calls check it anyway), e.g. before starting a long search.
@@ -341,6 +391,14 @@ class Trainer:
         check_int(self, "seed", self.seed, low=0)
         check_bool(self, "test", self.test)
         check_bool(self, "keep_model", self.keep_model)
+        check(self, "keep_weights", self.keep_weights, self.keep_weights in KEEP_WEIGHTS, "None, 'best' or 'all'")
+        dir_ok = self.weights_dir is None or isinstance(self.weights_dir, str)
+        check(self, "weights_dir", self.weights_dir, dir_ok, "None or a folder path (str)")
+        if self.keep_weights is not None and self.weights_dir is None:
+            raise ValueError(
+                f"Trainer keep_weights={self.keep_weights!r} needs a folder: give the Search a run_dir "
+                "(weights then go to <run_dir>/weights) or pass weights_dir='...'"
+            )
         network_ok = self.network is None or isinstance(self.network, dict)
         check(self, "network", self.network, network_ok, "None or a dict of network options such as {'channels': 8}")
         check(self, "device", self.device, isinstance(self.device, str), "'auto', 'cpu' or 'cuda'")

@@ -8,6 +8,7 @@ replace its output with zeros to measure what the edge is worth.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple, Optional
 
 from torch import Tensor, nn
 
@@ -58,6 +59,10 @@ class Cell(nn.Module):
     skipped in ``forward``; a cell with no path from input to output returns zeros.
     """
 
+    # TorchScript cannot infer the type of an empty list (a cell with no live edge), so it is declared;
+    # as a real type, not the string ``from __future__ import annotations`` would make of it.
+    __annotations__ = {"live_keys": list[str]}
+
     def __init__(self, arch: Architecture | Mapping[str, str], channels: int) -> None:
         super().__init__()
         if isinstance(arch, Architecture):
@@ -67,10 +72,8 @@ class Cell(nn.Module):
         self.edges = nn.ModuleDict(
             {edge_key(e): make_op(self.ops[e] if e in self.live else "none", channels) for e in EDGES}
         )
-        self._inputs: list[list[tuple[int, str]]] = [[] for _ in range(N_NODES)]
-        for e in self.live:
-            src, dst = edge_nodes(e)
-            self._inputs[dst].append((src, edge_key(e)))
+        self.live_keys: list[str] = [edge_key(e) for e in self.live]
+        self.n_nodes = N_NODES - 1  # nodes after the input (an attribute: TorchScript cannot read globals)
 
     def edge_module(self, edge: str) -> nn.Module:
         """The module on an edge, by name (``"1->3"``) or key (``"1_3"``)."""
@@ -82,15 +85,22 @@ class Cell(nn.Module):
         return self.edges[key]
 
     def forward(self, x: Tensor) -> Tensor:
-        nodes: list[Tensor | None] = [x]
-        for target in range(1, N_NODES):
-            total = None
-            for src, key in self._inputs[target]:
-                out = self.edges[key](nodes[src])
-                total = out if total is None else total + out
-            nodes.append(total)
-        out = nodes[OUTPUT]
-        return x.new_zeros(x.shape) if out is None else out
+        # One pass over the edges in EDGES order (sorted by target), so every node is complete
+        # before an edge reads it. Written so that torch.jit.script compiles it: a ModuleDict can
+        # only be iterated (not indexed by a computed key), and None-able nodes need Optional.
+        nodes: list[Optional[Tensor]] = [x]  # noqa: UP045 (TorchScript wants Optional)
+        for _ in range(self.n_nodes):
+            nodes.append(None)
+        for key, op in self.edges.items():
+            if key in self.live_keys:
+                src, dst = int(key.split("_")[0]), int(key.split("_")[1])
+                inp = nodes[src]
+                if inp is not None:
+                    out = op(inp)
+                    total = nodes[dst]
+                    nodes[dst] = out if total is None else total + out
+        result = nodes[-1]  # the output node
+        return x.new_zeros(x.shape) if result is None else result
 
     def extra_repr(self) -> str:
         return "live=" + ",".join(f"{e}:{self.ops[e]}" for e in self.live) if self.live else "live=none"
@@ -139,7 +149,11 @@ class CellNetwork(nn.Module):
     @property
     def cells(self) -> list[Cell]:
         """The cells in order, for explainers that inspect or hook every cell."""
-        return [m for m in self.body if isinstance(m, Cell)]
+        cells: list[Cell] = []
+        for m in self.body:  # a loop, not a filtered comprehension: TorchScript compiles properties
+            if isinstance(m, Cell):
+                cells.append(m)
+        return cells
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.body(self.stem(x)))
@@ -150,9 +164,14 @@ def stem(in_channels: int, channels: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
 
 
-def macro_body(
-    make_cell: Callable[[int], nn.Module], channels: int, stages: int, cells_per_stage: int
-) -> tuple[list[nn.Module], int]:
+class MacroBody(NamedTuple):
+    """The stacked stages (``modules``, in order) and the channel ``width`` they end with."""
+
+    modules: list[nn.Module]
+    width: int
+
+
+def macro_body(make_cell: Callable[[int], nn.Module], channels: int, stages: int, cells_per_stage: int) -> MacroBody:
     """The NAS-Bench-201 macro skeleton: stages of cells, each later stage behind a residual
     reduction that doubles the width. Shared with the supernet so a derived cell trains in the
     network it was searched in. Returns the modules and the final width."""
@@ -163,7 +182,7 @@ def macro_body(
             body.append(ResidualReduction(width, width * 2))
             width *= 2
         body.extend(make_cell(width) for _ in range(cells_per_stage))
-    return body, width
+    return MacroBody(body, width)
 
 
 def _check_image_shape(shape: Sequence[int]) -> tuple[int, ...]:

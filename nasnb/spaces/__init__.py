@@ -1,8 +1,8 @@
 """What can be searched: Architecture values and the chain, cell, hyperparameter and product spaces."""
 
 from .architecture import Architecture
-from .base import BaseSpace, Decision, as_rng
-from .cell import EDGES, OPS, CellSpace, edge_nodes
+from .base import BaseSpace, Decision, Offspring, as_rng
+from .cell import EDGES, OPS, CellSpace, EdgeNodes, edge_nodes
 from .chain import ChainSpace
 from .drawing import ArchitectureGraph, architecture_graph, plot_architecture
 from .errors import InvalidArchitectureError
@@ -20,8 +20,10 @@ __all__ = [
     "CellSpace",
     "ChainSpace",
     "Decision",
+    "EdgeNodes",
     "HyperSpace",
     "InvalidArchitectureError",
+    "Offspring",
     "ProductSpace",
     "architecture_graph",
     "as_rng",

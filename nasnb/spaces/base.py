@@ -12,12 +12,23 @@ from __future__ import annotations
 import abc
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .architecture import Architecture
 from .errors import InvalidArchitectureError
+
+
+class Offspring(NamedTuple):
+    """What ``mutate`` and ``crossover`` return: the child and the record of how it was made.
+
+    A named pair, so ``child, change = space.mutate(arch)`` keeps working and ``result.change``
+    says what it is.
+    """
+
+    arch: Architecture
+    change: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -143,9 +154,7 @@ class BaseSpace(abc.ABC):
         """A random architecture: each decision drawn uniformly among the options valid there."""
         return self.complete({}, as_rng(rng))
 
-    def mutate(
-        self, arch: Architecture, rng: int | np.random.Generator | None = None
-    ) -> tuple[Architecture, dict[str, Any]]:
+    def mutate(self, arch: Architecture, rng: int | np.random.Generator | None = None) -> Offspring:
         """Change one decision to another valid option; returns the child and what changed."""
         rng = as_rng(rng)
         arch = self.validate(arch)
@@ -165,11 +174,9 @@ class BaseSpace(abc.ABC):
         side = _changed(arch, child, skip=decision.name)
         if side:
             change["also_changed"] = side
-        return child, change
+        return Offspring(child, change)
 
-    def crossover(
-        self, a: Architecture, b: Architecture, rng: int | np.random.Generator | None = None
-    ) -> tuple[Architecture, dict[str, Any]]:
+    def crossover(self, a: Architecture, b: Architecture, rng: int | np.random.Generator | None = None) -> Offspring:
         """Uniform crossover: each decision taken from one parent at random (when valid there)."""
         rng = as_rng(rng)
         a, b = self.validate(a), self.validate(b)
@@ -187,12 +194,15 @@ class BaseSpace(abc.ABC):
                 chosen[decision.name] = decision.options[int(rng.integers(len(decision.options)))]
                 origin[decision.name] = "random"
         child = Architecture(self, chosen)
-        return child, {
-            "kind": "crossover",
-            "from_a": [k for k, v in origin.items() if v == "a"],
-            "from_b": [k for k, v in origin.items() if v == "b"],
-            "random": [k for k, v in origin.items() if v == "random"],
-        }
+        return Offspring(
+            child,
+            {
+                "kind": "crossover",
+                "from_a": [k for k, v in origin.items() if v == "a"],
+                "from_b": [k for k, v in origin.items() if v == "b"],
+                "random": [k for k, v in origin.items() if v == "random"],
+            },
+        )
 
     def neighbors(self, arch: Architecture) -> list[Architecture]:
         """Every architecture one decision away (later decisions repaired deterministically)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .architecture import Architecture
 from .base import BaseSpace, Decision
@@ -32,10 +32,17 @@ _ALIASES = {
 _NODE = re.compile(r"^\|(.*)\|$")
 
 
-def edge_nodes(edge: str) -> tuple[int, int]:
+class EdgeNodes(NamedTuple):
+    """The two nodes an edge joins: ``edge_nodes("1->3") == EdgeNodes(source=1, target=3)``."""
+
+    source: int
+    target: int
+
+
+def edge_nodes(edge: str) -> EdgeNodes:
     """(source, target) of an edge name such as ``"1->3"``."""
     src, dst = edge.split("->")
-    return int(src), int(dst)
+    return EdgeNodes(int(src), int(dst))
 
 
 class CellSpace(BaseSpace):

@@ -127,3 +127,50 @@ print("same as the strategy replayed to step 20:",
 # stays in view while you scroll through the notebook. Open the panel (the NAS button in the
 # notebook toolbar): when no explorer is docked it lists this notebook's runs, the tour's
 # `runs/tour-...` among them, and **Replay** opens one there.
+
+# %% [markdown]
+# ## Exercises
+#
+# Replace each `...` and run the check below it: it says *correct* or gives a hint, never the answer.
+# (If you pressed the buttons yourself, rerun the notebook from the top first: the answers are for
+# the search exactly as the cells above run it.)
+#
+# **0.1** What is the id of the best trial of the finished search?
+
+# %%
+from nasnb.grading import check
+
+# %% [answer 0.1]
+q01 = ...  # a number
+### BEGIN SOLUTION
+q01 = explorer.search.best.id
+### END SOLUTION
+
+# %% [check 0.1]
+check("0.1", q01, expect=58, hint="the search behind the explorer is `explorer.search`; it knows its `best` trial")
+
+# %% [markdown]
+# **0.2** That best trial is a mutation. Which edge did the mutation change? (A string such as `"0->1"`;
+# the detail pane shows it, and so does the trial's `decision` record.)
+
+# %% [answer 0.2]
+q02 = ...  # a string
+### BEGIN SOLUTION
+q02 = explorer.search.best.decision["change"]["decision"]
+### END SOLUTION
+
+# %% [check 0.2]
+check("0.2", q02, expect="0->3", hint="`trial.decision['change']` names the decision (edge) that changed")
+
+# %% [markdown]
+# **0.3** Replay: how many of the first 20 trials were random members of the initial population
+# (kind `"init"`), not children?
+
+# %% [answer 0.3]
+q03 = ...  # a number
+### BEGIN SOLUTION
+q03 = sum(t.decision["kind"] == "init" for t in replay.run.trials[:20])
+### END SOLUTION
+
+# %% [check 0.3]
+check("0.3", q03, expect=6, hint="the population is filled with random cells before any tournament; count kind == 'init'")

@@ -325,13 +325,15 @@ for a, b in [("evolution", "random"), ("REINFORCE", "random"), ("Q-learning", "r
           f"p = {wilcoxon(area[a], area[b]).pvalue:.3f}")
 
 # %% [markdown]
-# On these seeds evolution and REINFORCE both beat random search (p < 0.05); REINFORCE against
-# evolution is undecided (p ≈ 0.1). Q-learning's small lead over random is no evidence (p = 1.0) —
-# but that does not make it worse either: on seeds 10–29 (exercise 3.2) it is 0.72× random, level
-# with evolution. What holds on both seed sets, checked while writing this notebook, is that
-# evolution and REINFORCE beat random search. Reinforcement learning made NAS famous, but it was
-# designed for thousands of episodes; at a budget of 150 it shows no edge over evolution here —
-# Real et al. (2019) came to a similar conclusion comparing the two at a far larger scale.
+# On these seeds REINFORCE beats random search (p < 0.01) and evolution (p ≈ 0.01). Evolution's
+# lead over random is not significant here (p ≈ 0.1), and Q-learning's is no evidence at all
+# (p = 1.0). On seeds 10–29 the picture shifts (checked while writing this notebook): evolution
+# beats random clearly (p ≈ 0.002), REINFORCE's lead over evolution is no longer significant
+# (p ≈ 0.08), and Q-learning reaches 0.77× random (exercise 3.2), still not significant (p ≈ 0.14).
+# What held on both seed sets: REINFORCE beats random search, and Q-learning's advantage over random
+# is never established at this budget — its aliased states cost it. Reinforcement learning made NAS
+# famous; Real et al. (2019) found evolution ahead of RL at a far larger scale, while here REINFORCE
+# with its baseline does well at 150 episodes. Check such claims on your own problem and seeds.
 #
 # ## Exercises
 #
@@ -369,7 +371,7 @@ q32 = regret_ratio(reseeded, "random", at=150)["Q-learning"]
 ### END SOLUTION
 
 # %% [check 3.2]
-check("3.2", q32, expect=0.72, decimals=2, hint="`regret_ratio(comparison, 'random', at=150)`; seeds=range(10, 30)")
+check("3.2", q32, expect=0.77, decimals=2, hint="`regret_ratio(comparison, 'random', at=150)`; seeds=range(10, 30)")
 
 # %% [markdown]
 # **3.3** In the 10-seed comparison above, on how many seeds did REINFORCE reach a lower mean regret

@@ -232,7 +232,8 @@ for a, b in [("BO (EI)", "random"), ("evolution", "random"), ("BO (EI)", "evolut
 # random's here — but 0.56× on seeds 10–19 (exercise 4.3), so "about a third" would be a lucky
 # reading of ten seeds; "clearly better than random" holds on both. Evolution, which first needs its
 # population to fill and then improve, cannot be told apart from random search at such a small
-# budget (p > 0.3). The advantage of BO grows with what each evaluation costs: a few seconds of GP fitting per
+# budget (p ≈ 0.4 here, 0.16 on seeds 10–19). The advantage of BO grows with what each evaluation
+# costs: a few seconds of GP fitting per
 # proposal are nothing next to minutes or hours of training.
 
 # %% [markdown]

@@ -61,8 +61,11 @@ print(search)
 # effect(edge, op) = mean accuracy of trials with *op* on *edge* − average of those means over the ops
 #
 # A positive effect means "choosing this op here tends to help". A decision's **importance** is how
-# much its effects spread (their standard deviation): an edge whose choice barely moves accuracy
-# is unimportant. The intervals come from the **bootstrap**: the trials are resampled 200 times
+# much its effects spread, corrected for noise: the mean square of its effects, minus the part that
+# the noise of the estimated means alone would produce ((k − 1)/k times their mean squared standard
+# error, for k options), clipped at 0, then the square root. Without the correction an edge that does
+# nothing would still score "a little" (any estimated means differ a bit); with it, such an edge
+# scores 0. An edge whose choice barely moves accuracy is unimportant. The intervals come from the **bootstrap**: the trials are resampled 200 times
 # and the estimate recomputed each time; the middle 95% of those answers is the interval.
 
 # %%
@@ -84,6 +87,10 @@ plot_importance(result);
 # Look at the `none` column first. An edge set to `none` carries nothing, and on an edge that leaves
 # the input (`0->…`) or enters the output (`…->3`) that can cut one of the cell's routes, so it
 # hurts. `conv_3x3`, the op with the most weights, helps on most edges.
+#
+# Read the ranking with its intervals too: `0->1` and `2->3` lead, but their intervals overlap, so
+# their order is not settled by 300 trials (exercise 6.3 draws another 300), and the two edges into
+# node 2 score exactly 0 — the noise correction at work.
 #
 # ## How many trials does it take?
 #
@@ -212,6 +219,56 @@ if len(conv_edges):
 # `pip install tensorboard`, `export_tensorboard(dynamics, "runs/tb")` writes the same numbers for
 # TensorBoard.
 #
+# ## Exercises
+#
+# Replace each `...` and run the check below it: it says *correct* or gives a hint, never the answer.
+#
+# **6.1** For the edge that `result` ranks first, compute the *uncorrected* spread of its option
+# effects: the square root of the mean of the squared effects (4 decimals). It is a little larger
+# than that edge's `importance`; the difference is the noise correction.
+
+# %%
+import numpy as np
+
+from nasnb.grading import check
+
+# %% [answer 6.1]
+q61 = ...  # a number
+### BEGIN SOLUTION
+top_effects = result.options.loc[result.options["decision"] == result.ranking()[0], "effect"]
+q61 = float(np.sqrt(np.nanmean(top_effects**2)))
+### END SOLUTION
+
+# %% [check 6.1]
+check("6.1", q61, expect=0.0264, decimals=4, hint="rows of `result.options` whose decision is `result.ranking()[0]`; sqrt(mean(effect²))")
+
+# %% [markdown]
+# **6.2** How many edges does `result` give an importance of exactly 0 (the noise correction clipped them)?
+
+# %% [answer 6.2]
+q62 = ...  # a number
+### BEGIN SOLUTION
+q62 = int((result.decisions["importance"] == 0).sum())
+### END SOLUTION
+
+# %% [check 6.2]
+check("6.2", q62, expect=2, hint="count the rows of `result.decisions` whose importance is 0")
+
+# %% [markdown]
+# **6.3 (re-seed)** Run the same random search with `seed=2` (budget 300) and `op_importance(...,
+# n_bootstrap=200, seed=0)`. Which edge does it rank **second**? (A string such as `"0->3"`.)
+
+# %% [answer 6.3]
+q63 = ...  # a string
+### BEGIN SOLUTION
+reseeded = op_importance(Search(space, "random", evaluator, budget=300, seed=2).run(), n_bootstrap=200, seed=0)
+q63 = reseeded.ranking()[1]
+### END SOLUTION
+
+# %% [check 6.3]
+check("6.3", q63, expect="1->2", hint="`op_importance(Search(..., seed=2).run(), n_bootstrap=200, seed=0).ranking()[1]`")
+
+# %% [markdown]
 # **Try it yourself**
 #
 # - Re-run the importance with 60 and 150 random trials: when do the top two edges separate?

@@ -128,7 +128,7 @@ def fragile(arch):
     return evaluator(arch)
 
 
-s = Search(space, "random", fragile, budget=10, seed=0).run()
+s = Search(space, "random", fragile, budget=10, seed=0, fail_fast=None).run()  # fail_fast=None: record failures, go on
 failed = next(t for t in s.trials if not t.ok)
 show(explain_trial(s, failed.id))
 
@@ -192,6 +192,53 @@ plot_decision_boundaries(boundaries, ncols=3)
 curves = training_curves(search)
 best_trial = search.best
 plot_training_curves(curves, column="val_accuracy", highlight=[best_trial.id])
+
+# %% [markdown]
+# ## Exercises
+#
+# Replace each `...` and run the check below it: it says *correct* or gives a hint, never the answer.
+#
+# **7.1** How many trials lie on the line of descent from the random ancestor to the best trial of
+# `run` (both ends included)?
+
+# %%
+from nasnb.grading import check
+
+# %% [answer 7.1]
+q71 = ...  # a number
+### BEGIN SOLUTION
+q71 = len(path_to_best(run))
+### END SOLUTION
+
+# %% [check 7.1]
+check("7.1", q71, expect=15, hint="`path_to_best(run)` is that line, oldest first")
+
+# %% [markdown]
+# **7.2** On that line, how many edits (parent → child) *lost* validation accuracy?
+
+# %% [answer 7.2]
+q72 = ...  # a number
+### BEGIN SOLUTION
+line = path_to_best(run)
+q72 = sum(child.score() < parent.score() for parent, child in zip(line, line[1:]))
+### END SOLUTION
+
+# %% [check 7.2]
+check("7.2", q72, expect=7, hint="pair each trial of the path with the next one (`zip(line, line[1:])`) and compare `.score()`")
+
+# %% [markdown]
+# **7.3** The run made 150 evaluations. How many *distinct networks* (canonical keys) did they cover?
+# (A strategy that re-evaluates a network spends budget without learning anything new; nasnb's
+# strategies skip networks they have already evaluated, many libraries do not.)
+
+# %% [answer 7.3]
+q73 = ...  # a number
+### BEGIN SOLUTION
+q73 = len({space.parse(t.arch).key for t in run.trials})
+### END SOLUTION
+
+# %% [check 7.3]
+check("7.3", q73, expect=150, hint="a set of `space.parse(t.arch).key` over `run.trials`")
 
 # %% [markdown]
 # **Try it yourself**

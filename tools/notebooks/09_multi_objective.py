@@ -106,8 +106,10 @@ ax.plot(ordered["params"], ordered["accuracy"], "k--", drawstyle="steps-post", l
 ax.set_xlabel("parameters"); ax.set_ylabel("validation accuracy (2 epochs)"); ax.legend(fontsize=8);
 
 # %% [markdown]
-# At 2 epochs the learning rate matters more than the cell: with lr = 0.003 the networks barely
-# learn, whatever their cell, and the front is made of runs with the larger learning rates. Here are
+# In this run (one seed, 48 trainings of 2 epochs) the learning rate mattered more than the cell:
+# with lr = 0.003 the networks barely learned, whatever their cell, and the front is made of runs
+# with the larger learning rates. One run shows a tendency, not a rule; notebook 2's paired tests over
+# seeds are how you would check it. Here are
 # the front's members with their hyperparameters:
 
 # %%
@@ -158,8 +160,8 @@ for lam in found:
           f"T = {e['val_accuracy'] - lam * e['params'] / 1000:.4f}")
 
 # %% [markdown]
-# With the strong penalty the search found the optimum; with the mild one it stopped at a cell a
-# little below it — 200 evaluations are not always enough. On the plot, a fixed T is a straight line:
+# On this seed, with the strong penalty the search found the optimum; with the mild one it stopped
+# at a cell a little below it — 200 evaluations are not always enough. On the plot, a fixed T is a straight line:
 # accuracy = T + λ · params / 1000. Maximising T means sliding that line up until it last touches a
 # cell. A steeper line (larger λ) touches the front further to the left, at a smaller network:
 
@@ -202,6 +204,57 @@ for (params, acc), lam in picked.items():
     print(f"from λ ≈ {lam:.4f}: {params} params, accuracy {acc}")
 reachable = {p for p, _ in picked}
 print("front sizes never chosen by any λ:", sorted(set(true_front["params"]) - reachable))
+
+# %% [markdown]
+# ## Exercises
+#
+# Replace each `...` and run the check below it: it says *correct* or gives a hint, never the answer.
+#
+# **9.1** Add a fifth point E = (0.97, 4000) to `points` from the first section. Which points form
+# the Pareto front now? Give a sorted list of letters, e.g. `["A", "C"]`.
+
+# %%
+from nasnb.grading import check
+
+# %% [answer 9.1]
+q91 = ...  # a sorted list of letters
+### BEGIN SOLUTION
+with_e = dict(points, E=(0.97, 4000))
+q91 = sorted(list(with_e)[i] for i in pareto_front(list(with_e.values()), senses))
+### END SOLUTION
+
+# %% [check 9.1]
+check("9.1", q91, expect=["D", "E"], hint="E is as accurate as A and as small as C; use `pareto_front(values, senses)`")
+
+# %% [markdown]
+# **9.2** For λ = 0.01, which cell of the table maximises T = accuracy − λ · params / 1000? Give its
+# number of parameters.
+
+# %% [answer 9.2]
+q92 = ...  # a number
+### BEGIN SOLUTION
+q92 = int(cells.loc[(cells["val_accuracy"] - 0.01 * cells["params"] / 1000).idxmax(), "params"])
+### END SOLUTION
+
+# %% [check 9.2]
+check("9.2", q92, expect=4306, hint="compute T for every row of `cells` and take the row with the largest T (`idxmax`)")
+
+# %% [markdown]
+# **9.3** Run NSGA-II on the *table*: `Search(space, NSGA2Strategy(population_size=20, objectives={"accuracy":
+# "max", "params": "min"}), TableEvaluator("digits"), budget=300, seed=0)`. How many *distinct networks*
+# (canonical keys) did its 300 evaluations cover? nasnb's strategies skip networks they have already
+# evaluated; with a library that does not, count them before comparing strategies "at 300 evaluations".
+
+# %% [answer 9.3]
+q93 = ...  # a number
+### BEGIN SOLUTION
+on_table = Search(space, NSGA2Strategy(population_size=20, objectives={"accuracy": "max", "params": "min"}),
+                  TableEvaluator("digits"), budget=300, seed=0).run()
+q93 = len({space.parse(t.arch).key for t in on_table.trials})
+### END SOLUTION
+
+# %% [check 9.3]
+check("9.3", q93, expect=300, hint="a set of `space.parse(t.arch).key` over the search's trials")
 
 # %% [markdown]
 # **Try it yourself**

@@ -1,0 +1,142 @@
+"""The record every compression technique returns, and the measurements that fill it.
+
+Comparing techniques only means something when each is measured the same way: the size of the
+model as ``torch.save`` writes its state dict, its parameters and multiply-accumulates, its CPU
+latency (median of repeated forward passes, one thread, batch 1 and batch 64) and its accuracy on
+the held-out test split, which no technique ever trains or calibrates on.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..data import Dataset
+from ..evaluation.trainer import evaluate_model
+from ..nn import count_macs, count_params
+
+BATCHES = (1, 64)
+
+
+@dataclass(frozen=True)
+class CompressionResult:
+    """One compressed model and what it costs; ``layers`` holds per-layer (or per-edge) detail."""
+
+    method: str
+    model: nn.Module = field(repr=False, compare=False)
+    size_bytes: int
+    tensor_bytes: int
+    params: int
+    nonzero_params: int
+    macs: int
+    latency_ms_b1: float
+    latency_ms_b64: float
+    test_accuracy: float
+    layers: tuple[dict[str, Any], ...] = ()
+    settings: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the model, JSON-able (what ``nasnb compress --json`` prints)."""
+        out = asdict(self.__class__(**{**self.__dict__, "model": nn.Identity()}))
+        out.pop("model")
+        out["layers"] = list(out["layers"])
+        return out
+
+    def ratios(self, baseline: CompressionResult) -> dict[str, float]:
+        """How many times smaller and faster than ``baseline``, and the accuracy change in points."""
+        return {
+            "size_ratio": baseline.size_bytes / self.size_bytes,
+            "tensor_size_ratio": baseline.tensor_bytes / self.tensor_bytes,
+            "speedup_b1": baseline.latency_ms_b1 / self.latency_ms_b1,
+            "speedup_b64": baseline.latency_ms_b64 / self.latency_ms_b64,
+            "accuracy_change_points": 100.0 * (self.test_accuracy - baseline.test_accuracy),
+        }
+
+
+def measure(
+    model: nn.Module,
+    data: Dataset,
+    method: str,
+    *,
+    params: int | None = None,
+    macs: int | None = None,
+    layers: list[dict[str, Any]] | tuple[dict[str, Any], ...] = (),
+    settings: dict[str, Any] | None = None,
+    seconds: float = 0.0,
+    repeats: int = 30,
+) -> CompressionResult:
+    """Measure ``model`` on ``data``'s test split. ``params``/``macs`` override the counts for models whose
+    layers the counters cannot see (int8 modules are no ``nn.Conv2d``: same count, fewer bytes)."""
+    model.eval()
+    return CompressionResult(
+        method=method,
+        model=model,
+        size_bytes=serialized_bytes(model),
+        tensor_bytes=tensor_bytes(model),
+        params=count_params(model) if params is None else int(params),
+        nonzero_params=nonzero_params(model) if params is None else int(params),
+        macs=count_macs(model, data.input_shape) if macs is None else int(macs),
+        latency_ms_b1=latency_ms(model, data, 1, repeats),
+        latency_ms_b64=latency_ms(model, data, 64, repeats),
+        test_accuracy=evaluate_model(model, data.test)[1],
+        layers=tuple(layers),
+        settings=dict(settings or {}),
+        seconds=seconds,
+    )
+
+
+def serialized_bytes(model: nn.Module) -> int:
+    """Bytes of ``torch.save(model.state_dict())``: what shipping the weights costs."""
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    return len(buffer.getvalue())
+
+
+def tensor_bytes(model: nn.Module) -> int:
+    """Bytes of the state dict's tensors alone (int8 weights count 1 byte each), without file overhead.
+
+    For a tiny network the per-tensor overhead of a ``torch.save`` file (names, scales, zero points)
+    outweighs the weights themselves, so both sizes are reported.
+    """
+
+    def size(value: Any) -> int:
+        if isinstance(value, torch.Tensor):
+            return value.numel() * value.element_size()
+        if isinstance(value, (tuple, list)):
+            return sum(size(v) for v in value)
+        return 0
+
+    return int(sum(size(v) for v in model.state_dict().values()))
+
+
+def nonzero_params(model: nn.Module) -> int:
+    """Trainable parameters that are not exactly zero (what unstructured pruning reduces)."""
+    return int(sum(int(torch.count_nonzero(p)) for p in model.parameters() if p.requires_grad))
+
+
+@torch.no_grad()
+def latency_ms(model: nn.Module, data: Dataset, batch: int, repeats: int = 30) -> float:
+    """Median milliseconds of one forward pass on ``batch`` test inputs, on one CPU thread."""
+    x = data.test.x[:batch]
+    if len(x) < batch:
+        x = x.repeat((batch + len(x) - 1) // len(x), *([1] * (x.dim() - 1)))[:batch]
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for _ in range(3):
+            model(x)
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(previous)
+    times.sort()
+    return 1000.0 * times[len(times) // 2]

@@ -1,0 +1,67 @@
+"""Compress a trial of a run with one technique: what ``nasnb compress`` does.
+
+The run directory is only read: compressed models are returned (and exported on request), never
+written over the kept weights.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from . import METHODS
+from .record import CompressionResult, measure
+
+
+def compress_trial(
+    run_dir: str | os.PathLike, trial: int | str = "best", method: str = "int8", **options: Any
+) -> tuple[CompressionResult, Any]:
+    """(baseline record, technique's result) for a run's trial; ``options`` go to the technique.
+
+    For ``distill`` the result is a ``DistillationResult``; its student is the teacher's own cell at
+    ``student_channels`` (default half the teacher's) unless ``student`` names another architecture.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+    from ..data import load_dataset
+    from ..deploy.models import load_trained
+
+    trained = load_trained(run_dir, trial)
+    record = trained.record
+    data = load_dataset(record["dataset"], subset=record.get("subset"), seed=record.get("data_seed", 0))
+    baseline = measure(trained.model, data, "baseline", settings={"arch": record["arch"]})
+    if method == "int8":
+        from .quantize import quantize_int8
+
+        return baseline, quantize_int8(trained.model, data, **options)
+    if method == "prune":
+        from .prune import prune_structured
+
+        return baseline, prune_structured(trained.model, data, **options)
+    if method == "prune-unstructured":
+        from .prune import prune_unstructured
+
+        return baseline, prune_unstructured(trained.model, data, **options)
+    if method == "lowrank":
+        from .lowrank import low_rank
+
+        return baseline, low_rank(trained.model, data, **options)
+    return baseline, _distill(trained, data, **options)
+
+
+def _distill(trained, data, *, student: str | None = None, student_channels: int | None = None, **options: Any):
+    import torch
+
+    from ..nn import build_model
+    from ..spaces import space_from_config
+    from .distill import distill
+
+    space = space_from_config(trained.record["space"])
+    arch = space.parse(student) if student else trained.arch
+    network = dict(trained.record["network"])
+    width = network.get("channels", 16)
+    network["channels"] = student_channels or max(1, width // 2)
+    with torch.random.fork_rng():
+        torch.manual_seed(options.get("seed", 0))
+        small = build_model(arch, data.input_shape, data.num_classes, **network)
+    return distill(trained.model, small, data, **options)

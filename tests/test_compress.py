@@ -1,0 +1,266 @@
+"""Compression: int8 quantisation, pruning, low rank, distillation; each core step checked by hand, on real digits."""
+
+import hashlib
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from nasnb import CellSpace, Search
+from nasnb.cli import main
+from nasnb.compress import (
+    QuantizationError,
+    distill,
+    factorize_conv,
+    factorize_linear,
+    hinton_loss,
+    low_rank,
+    prune_structured,
+    prune_unstructured,
+    quantize_int8,
+    sensitivity,
+)
+from nasnb.compress.record import measure
+from nasnb.data import load_dataset
+from nasnb.evaluation import Trainer, evaluate_model
+from nasnb.nn import build_model
+from tests.helpers.trained import ARCH, trained_cell
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return trained_cell()
+
+
+def test_hinton_loss_by_hand():
+    s = torch.tensor([[2.0, 0.0, -1.0]])
+    t = torch.tensor([[1.0, 1.0, 0.0]])
+    y = torch.tensor([0])
+    T, alpha = 2.0, 0.6
+    ps = np.exp(s.numpy()[0] / T) / np.exp(s.numpy()[0] / T).sum()
+    pt = np.exp(t.numpy()[0] / T) / np.exp(t.numpy()[0] / T).sum()
+    kl = float((pt * np.log(pt / ps)).sum())
+    ce = -math.log(math.exp(2.0) / (math.exp(2.0) + 1 + math.exp(-1.0)))
+    assert float(hinton_loss(s, t, y, T, alpha)) == pytest.approx(alpha * T * T * kl + (1 - alpha) * ce, rel=1e-5)
+    assert float(hinton_loss(s, t, y, T, 0.0)) == pytest.approx(ce, rel=1e-6)
+
+
+def test_svd_factorisation_is_exact_at_full_rank_and_optimal_below():
+    torch.manual_seed(0)
+    layer = nn.Linear(6, 5)
+    x = torch.randn(4, 6)
+    assert torch.allclose(factorize_linear(layer, 5)(x), layer(x), atol=1e-5)
+    w = layer.weight.detach()
+    s = torch.linalg.svdvals(w)
+    f = factorize_linear(layer, 2)
+    approx = (f[1].weight @ f[0].weight).detach()
+    assert float(torch.linalg.matrix_norm(w - approx)) == pytest.approx(float(s[2:].square().sum().sqrt()), rel=1e-4)
+    conv = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+    img = torch.randn(2, 3, 7, 7)
+    assert torch.allclose(factorize_conv(conv, 4)(img), conv(img), atol=1e-5)
+    assert factorize_conv(conv, 2)(img).shape == conv(img).shape
+
+
+def test_low_rank_saves_parameters_and_reports_energy(trained, data):
+    result = low_rank(trained, data, rank_ratio=0.25)
+    baseline = measure(trained, data, "baseline", repeats=3)
+    assert result.params < baseline.params
+    factored = [row for row in result.layers if row["factorised"]]
+    assert factored and all(
+        0 < row["energy_kept"] < 1 and row["params_after"] < row["params_before"] for row in factored
+    )
+    with pytest.raises(ValueError, match="rank_ratio"):
+        low_rank(trained, data, rank_ratio=0)
+
+
+def test_int8_quantisation_is_smaller_and_keeps_accuracy(trained, data):
+    result = quantize_int8(trained, data, calibration=128)
+    baseline = measure(trained, data, "baseline", repeats=3)
+    assert result.size_bytes < 0.75 * baseline.size_bytes
+    assert result.test_accuracy >= baseline.test_accuracy - 0.05
+    assert result.params == baseline.params and result.macs == baseline.macs
+    kinds = {row["quantised"] for row in result.layers}
+    assert kinds == {"int8 static", "int8 dynamic"}
+    qtypes = {type(m).__module__ for m in result.model.modules()}
+    assert any("quantized" in name for name in qtypes)
+    assert evaluate_model(trained, data.test)[1] == baseline.test_accuracy  # the float model is untouched
+
+
+class _Branchy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        if x.sum() > 0:  # data-dependent control flow: torch.fx cannot trace it
+            return self.fc(x.flatten(1))
+        return -self.fc(x.flatten(1))
+
+
+def test_an_untraceable_model_is_refused_with_a_reason(data):
+    with pytest.raises(QuantizationError, match="trace"):
+        quantize_int8(_Branchy(), data)
+
+
+def test_unstructured_pruning_zeroes_the_global_smallest_half(trained, data):
+    result = prune_unstructured(trained, data, amount=0.5)
+    weights = sum(row["weights"] for row in result.layers)
+    zeros = sum(round(row["sparsity"] * row["weights"]) for row in result.layers)
+    assert zeros == round(0.5 * weights)
+    layers = [m for m in trained.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    threshold = torch.cat([m.weight.detach().abs().flatten() for m in layers]).kthvalue(zeros).values
+    kept = [m for m in result.model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    assert all(float(m.weight.detach().abs()[m.weight != 0].min()) >= float(threshold) for m in kept)
+    tuned = prune_unstructured(trained, data, amount=0.5, finetune_epochs=1)
+    assert tuned.nonzero_params <= result.nonzero_params + 10  # masks held during fine-tuning (biases may move)
+
+
+def test_structured_pruning_halves_coupled_channels_and_still_runs(trained, data):
+    result = prune_structured(trained, data, ratio=0.5, finetune_epochs=1)
+    widths = {row["layer"]: (row["channels_before"], row["channels_after"]) for row in result.layers}
+    assert widths["stem.0"] == (8, 4)
+    assert widths["head.4"] == (10, 10)  # the classes are never pruned
+    assert result.model(data.test.x[:5]).shape == (5, 10)
+    assert result.params < 0.4 * sum(p.numel() for p in trained.parameters())
+    assert "val_accuracy_after_finetune" in result.settings
+
+
+def test_sensitivity_rows_for_layers_and_live_edges(trained, data):
+    rows = sensitivity(trained, data, ratios=(0.5, 0.9))
+    base = evaluate_model(trained, data.val)[1]
+    layers = [r for r in rows if r["kind"] == "layer"]
+    edges = [r for r in rows if r["kind"] == "edge"]
+    assert len(layers) == 2 * sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in trained.modules())
+    assert {(r["cell"], r["edge"]) for r in edges} == {
+        (c, e) for c in (0, 1) for e in ("0->1", "0->2", "1->2", "0->3", "1->3", "2->3")
+    }
+    assert all(r["drop"] == pytest.approx(base - r["accuracy"]) for r in rows)
+    assert max(r["drop"] for r in edges) > 0.05  # some edge carries the accuracy
+
+
+def test_distillation_trains_student_and_twin_from_the_same_start(trained, data):
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        student = build_model(CellSpace().parse(ARCH), data.input_shape, data.num_classes, channels=4)
+    result = distill(trained, student, data, epochs=2, temperature=3.0, alpha=0.7)
+    assert result.student.params == result.alone.params
+    assert result.gain_points == pytest.approx(100 * (result.student.test_accuracy - result.alone.test_accuracy))
+    assert sum(row["n"] for row in result.per_class) == len(data.test)
+    assert 0.0 <= result.agreement <= 1.0 and result.teacher_accuracy == evaluate_model(trained, data.test)[1]
+    with pytest.raises(ValueError, match="alpha"):
+        distill(trained, student, data, alpha=0.0)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("c") / "run"
+    trainer = Trainer(epochs=1, network={"channels": 4, "stages": 1}, keep_weights="best")
+    search = Search(CellSpace(), "random", trainer, budget=3, seed=2, run_dir=path)
+    search.run()
+    search.close()
+    return path
+
+
+def _digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_cli_compress_prints_records_and_refuses_bad_input(run_dir, capsys):
+    before = _digest(run_dir)
+    assert main(["compress", str(run_dir), "--method", "int8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["result"]["method"] == "int8" and out["ratios"]["tensor_size_ratio"] > 1.5
+    assert {
+        "size_bytes",
+        "tensor_bytes",
+        "params",
+        "macs",
+        "latency_ms_b1",
+        "latency_ms_b64",
+        "test_accuracy",
+        "layers",
+    } <= set(out["result"])
+    assert main(["compress", str(run_dir), "--method", "lowrank", "--param", "rank_ratio=0.5"]) == 0
+    assert "smaller" in capsys.readouterr().out
+    assert main(["compress", str(run_dir), "--method", "zip"]) == 2
+    assert "must be one of" in capsys.readouterr().err
+    assert main(["compress", str(run_dir), "--method", "prune", "--param", "speed=11"]) == 2
+    assert "speed" in capsys.readouterr().err
+    assert main(["compress", str(run_dir), "--method", "int8", "--trial", "77"]) == 2
+    assert _digest(run_dir) == before
+
+
+# -- explanations: data first, renderers draw it ----------------------------------------------------
+
+
+def test_pruned_cell_graph_labels_what_went(trained, data):
+    from nasnb.compress import pruned_cell_graph
+
+    arch = CellSpace().parse(ARCH)
+    structured = prune_structured(trained, data, ratio=0.5, finetune_epochs=0)
+    graph = pruned_cell_graph(arch, structured, cell=0)
+    by_edge = {e["decision"]: e for e in graph.edges}
+    assert by_edge["0->1"]["kept"] == 0.5 and "8->4 ch" in by_edge["0->1"]["label"]
+    assert by_edge["1->2"]["kept"] == 1.0 and by_edge["1->2"]["kind"] == "skip_connect"
+    assert "8 -> 4 channels" in graph.title
+    loose = prune_unstructured(trained, data, amount=0.5)
+    sparsity = {row["layer"]: row["sparsity"] for row in loose.layers}
+    edge = next(e for e in pruned_cell_graph(arch, loose, cell=1).edges if e["decision"] == "2->3")
+    assert edge["kept"] == pytest.approx(1 - sparsity["body.2.edges.2_3.1"])
+    with pytest.raises(ValueError, match="cell must be"):
+        pruned_cell_graph(arch, loose, cell=5)
+
+
+def test_tradeoff_and_sensitivity_data_and_renderers(trained, data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nasnb.compress import edge_sensitivity, plot_edge_sensitivity, plot_tradeoff, tradeoff_points
+
+    baseline = measure(trained, data, "baseline", repeats=3)
+    sweep = [low_rank(trained, data, rank_ratio=r) for r in (0.25, 0.75)]
+    points = tradeoff_points(baseline, sweep)
+    assert [p["method"] for p in points] == ["baseline", "lowrank", "lowrank"]
+    assert [p["setting"] for p in points] == ["", "rank_ratio=0.25", "rank_ratio=0.75"]
+    axes = plot_tradeoff(points)
+    assert len(axes[0].lines) == 2  # one line per technique
+    rows = sensitivity(trained, data, ratios=(0.5,))
+    ranked = edge_sensitivity(rows)
+    assert [r["drop"] for r in ranked] == sorted((r["drop"] for r in ranked), reverse=True)
+    assert len(plot_edge_sensitivity(rows).patches) == len(ranked)
+
+
+# -- compression-aware objective --------------------------------------------------------------------
+
+
+def test_objective_t_by_hand():
+    from nasnb.compress import objective_t
+
+    assert objective_t(0.9, -0.05, 2.0, 0.1) == pytest.approx(0.65)
+
+
+def test_compression_aware_search_ranks_by_int8_accuracy():
+    from nasnb.compress import CompressionAwareEvaluator
+
+    trainer = Trainer(epochs=1, network={"channels": 4, "stages": 1})
+    evaluator = CompressionAwareEvaluator(trainer, lam=0.01, complexity="params", normalize=1000.0, calibration=64)
+    search = Search(CellSpace(), "random", evaluator, budget=3, seed=4, metric="int8_accuracy")
+    search.run()
+    ok = [t for t in search.trials if t.ok]
+    assert len(ok) == 3
+    for t in ok:
+        m = t.metrics
+        assert m["generalisation"] == pytest.approx(m["accuracy"] - m["train_accuracy"])
+        want = m["int8_accuracy"] + m["generalisation"] - 0.01 * m["params"] / 1000.0
+        assert m["objective"] == pytest.approx(want)
+    assert search.best.metrics["int8_accuracy"] == max(t.metrics["int8_accuracy"] for t in ok)
+    with pytest.raises(ValueError, match="complexity"):
+        CompressionAwareEvaluator(trainer, complexity="watts")(CellSpace().parse(ARCH))

@@ -1,0 +1,205 @@
+"""Weights in the run, load_model, retrain, export (ONNX checked by a real onnxruntime, TorchScript, state dict).
+
+One small real search (digits, 1 epoch, 4-channel cells) keeps every trial's weights; a second keeps only
+the best. Every check runs real models on real test images.
+"""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from nasnb import CellSpace, Search, load_model, load_run
+from nasnb.cli import main
+from nasnb.data import load_dataset
+from nasnb.deploy import ExportError, TrainedModel, export, from_weights_file, load_trained, retrain
+from nasnb.evaluation import Trainer, evaluate_model
+from nasnb.evaluation.weights import MissingWeightsError
+from nasnb.nn import build_model
+
+NETWORK = {"channels": 4, "stages": 1}
+
+
+def _search(run_dir, keep, budget=4):
+    trainer = Trainer(epochs=1, network=NETWORK, keep_weights=keep)
+    search = Search(CellSpace(), "random", trainer, budget=budget, seed=1, run_dir=run_dir)
+    search.run()
+    search.close()
+    return search
+
+
+@pytest.fixture(scope="module")
+def run_all(tmp_path_factory):
+    path = tmp_path_factory.mktemp("runs") / "all"
+    _search(path, "all")
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_best(tmp_path_factory):
+    path = tmp_path_factory.mktemp("runs") / "best"
+    _search(path, "best")
+    return path
+
+
+def _digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_cell_networks_script_and_match_eager():
+    rng = np.random.default_rng(0)
+    space = CellSpace()
+    archs = [space.sample(rng) for _ in range(12)]
+    archs.append(space.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"))  # no path: zeros
+    x = torch.randn(5, 1, 8, 8)
+    for arch in archs:
+        model = build_model(arch, (1, 8, 8), 10, channels=4, cells_per_stage=2).eval()
+        scripted = torch.jit.script(model)
+        assert torch.equal(scripted(x), model(x)), str(arch)
+
+
+def test_every_kept_model_reproduces_its_recorded_accuracy(run_all):
+    run = load_run(run_all)
+    data = load_dataset("digits")
+    assert len(run.trials) == 4
+    for trial in run.trials:
+        model = load_model(run_all, trial.id)
+        assert not model.training
+        assert evaluate_model(model, data.val)[1] == pytest.approx(trial.metrics["accuracy"], abs=1e-9)
+    best = load_trained(run_all, "best")
+    assert best.trial.id == run.best().id
+
+
+def test_best_mode_keeps_one_file_for_the_best_trial(run_best):
+    run = load_run(run_best)
+    files = sorted(p.name for p in (run_best / "weights").glob("*.pt"))
+    assert len(files) == 1
+    data = load_dataset("digits")
+    model = load_model(run_best, "best")
+    assert evaluate_model(model, data.val)[1] == pytest.approx(run.best().metrics["accuracy"])
+    other = next(t for t in run.trials if t.arch != run.best().arch)
+    with pytest.raises(MissingWeightsError, match="retrain"):
+        load_model(run_best, other.id)
+
+
+def test_retrain_gives_the_searched_model_back_and_never_overwrites(run_best):
+    run = load_run(run_best)
+    other = next(t for t in run.trials if t.arch != run.best().arch)
+    again = retrain(run_best, other.id, keep=True)
+    assert evaluate_model(again.model, load_dataset("digits").val)[1] == pytest.approx(other.metrics["accuracy"])
+    assert isinstance(load_model(run_best, other.id), nn.Module)  # kept now
+    before = _digest(run_best)
+    with pytest.raises(FileExistsError):
+        retrain(run_best, other.id, keep=True)
+    assert _digest(run_best) == before
+
+
+def test_a_table_run_is_retrained_at_the_table_recipe_and_kept(tmp_path):
+    from nasnb.evaluation import TableEvaluator
+
+    run_dir = tmp_path / "table"
+    search = Search(CellSpace(), "random", TableEvaluator("digits"), budget=3, seed=0, run_dir=run_dir)
+    search.run()
+    search.close()
+    with pytest.raises(MissingWeightsError, match="retrain"):
+        load_model(run_dir, "best")
+    with pytest.raises(ValueError, match="keep=True"):
+        retrain(run_dir, "best", keep=True, epochs=1)
+    again = retrain(run_dir, "best", keep=True)
+    assert again.record["epochs"] == 6 and again.record["network"]["channels"] == 8  # the table's recipe
+    model = load_model(run_dir, "best")
+    x = load_dataset("digits").test.x[:16]
+    assert torch.equal(model(x), again.model(x))
+
+
+def test_bad_trials_and_trainer_settings_are_named():
+    with pytest.raises(ValueError, match="keep_weights"):
+        Trainer(keep_weights="most").validate()
+    with pytest.raises(ValueError, match="weights_dir"):
+        Trainer(keep_weights="best").validate()
+
+
+def test_bad_trial_ids(run_all):
+    with pytest.raises(ValueError, match="no trial 99"):
+        load_model(run_all, 99)
+    with pytest.raises(ValueError, match="'best'"):
+        load_model(run_all, "first")
+
+
+def test_onnx_export_matches_onnxruntime_on_real_inputs(run_all, tmp_path):
+    import onnxruntime as ort
+
+    out = tmp_path / "model.onnx"
+    result = export(run_all, out, format="onnx")
+    x = load_dataset("digits").test.x[:64].numpy()
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": x})[0]
+    want = load_model(run_all, "best")(torch.from_numpy(x)).detach().numpy()
+    assert np.abs(got - want).max() <= 1e-4
+    card = json.loads(result.card_path.read_text())
+    assert card["checks"]["onnxruntime_max_abs_diff"] <= 1e-4
+    assert card["architecture"]["arch"] == load_run(run_all).best().arch
+    assert card["model"]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert card["preprocessing"]["scale"] == 16.0 and len(card["preprocessing"]["mean"]) == 1
+    assert 0.0 < card["metrics"]["test_accuracy"] <= 1.0
+    assert card["versions"]["nasnb"]
+
+
+def test_torchscript_export_scripts_and_state_dict_round_trips(run_all, tmp_path):
+    x = load_dataset("digits").test.x[:32]
+    model = load_model(run_all, 1)
+    result = export(run_all, tmp_path / "m.pt", format="torchscript", trial=1)
+    assert result.card["checks"]["torchscript_method"] == "script"
+    assert torch.equal(torch.jit.load(str(tmp_path / "m.pt"))(x), model(x))
+    export(run_all, tmp_path / "w.pt", format="state-dict", trial=1)
+    assert torch.equal(from_weights_file(tmp_path / "w.pt").model(x), model(x))
+
+
+class _NumpyNet(nn.Module):
+    """Cannot be scripted (numpy in forward), and a trace would freeze one input's answer."""
+
+    def forward(self, x):
+        return torch.from_numpy(x.numpy().reshape(len(x), -1)[:, :10].copy())
+
+
+def test_a_model_that_cannot_be_scripted_or_traced_is_refused_and_leaves_nothing(run_all, tmp_path):
+    trained = load_trained(run_all, "best")
+    odd = TrainedModel(_NumpyNet(), trained.record)
+    with pytest.warns(UserWarning, match="falling back to tracing"), pytest.raises(ExportError, match="onnx"):
+        export(odd, tmp_path / "odd.pt", format="torchscript")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_output_is_never_overwritten(run_all, tmp_path):
+    out = tmp_path / "model.onnx"
+    out.write_bytes(b"keep me")
+    with pytest.raises(FileExistsError, match="exists"):
+        export(run_all, out)
+    assert out.read_bytes() == b"keep me"
+    with pytest.raises(ValueError, match="format must be one of"):
+        export(run_all, tmp_path / "x.tflite", format="tflite")
+
+
+def test_cli_search_keep_weights_then_export(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    args = ["search", "--strategy", "random", "--epochs", "1", "--budget", "2", "--seed", "0"]
+    args += ["--eval-param", json.dumps(NETWORK).join(["network=", ""]), "--run-dir", str(run_dir)]
+    assert main([*args, "--keep-weights", "best"]) == 0
+    assert len(list((run_dir / "weights").glob("*.pt"))) == 1
+    before = _digest(run_dir)
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(run_dir), "--format", "onnx", "--out", str(out)]) == 0
+    assert "onnxruntime_max_abs_diff" in capsys.readouterr().out
+    assert main(["export", str(run_dir), "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert main(["export", str(run_dir), "--format", "coreml", "--out", str(tmp_path / "m.x")]) == 2
+    assert "format must be one of" in capsys.readouterr().err
+    run = load_run(run_dir)
+    other = next(t for t in run.trials if t.id != run.best().id and t.arch != run.best().arch)
+    assert main(["export", str(run_dir), "--trial", str(other.id), "--out", str(tmp_path / "w.onnx")]) == 2
+    assert "retrain" in capsys.readouterr().err
+    assert _digest(run_dir) == before
+    assert main([*args[:-1], str(tmp_path / "t"), "--evaluator", "table", "--keep-weights", "all"]) == 2
