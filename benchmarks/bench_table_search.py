@@ -25,7 +25,7 @@ from nasnb.strategies import get
 
 STRATEGIES = {
     "random": {},
-    "evolution": {"population_size": 20, "tournament_size": 5},
+    "evolution": {"population_size": 20, "tournament_size": 10},
 }
 
 

@@ -23,14 +23,12 @@ SPACE = CellSpace()
 
 
 def planted(arch, epochs=None):
-    """Additive per-edge effects (a deterministic, isomorphism-blind objective)."""
+    """Additive per-edge effects through a sigmoid (a deterministic, isomorphism-blind objective)."""
     rng = np.random.default_rng(0)
     effects = rng.normal(size=(len(EDGES), len(OPS)))
     value = float(sum(effects[i, OPS.index(arch[e])] for i, e in enumerate(EDGES)))
-    return {  # squashed into [0, 1]: a raw sum is no accuracy, and every trial used to fail on it (fail-fast caught it)
-        "accuracy": float(1 / (1 + np.exp(-value * (1 - np.exp(-(epochs or 9) / 3))))),
-        "params": float(sum(arch[e] != "none" for e in EDGES)),
-    }
+    accuracy = (1 - np.exp(-(epochs or 9) / 3)) / (1 + np.exp(-value))  # an accuracy: in [0, 1]
+    return {"accuracy": float(accuracy), "params": float(sum(arch[e] != "none" for e in EDGES))}
 
 
 def isomorphic_pair():
@@ -189,3 +187,15 @@ def test_isomorphic_pair_helper_covers_the_whole_class():
     """Sanity of the premise: CellSpace has far fewer networks than cells."""
     keys = {SPACE.validate(dict(zip(EDGES, ops))).key for ops in itertools.product(OPS, repeat=len(EDGES))}
     assert 4000 < len(keys) < len(OPS) ** len(EDGES)
+
+
+def test_a_search_longer_than_the_space_stays_fast_and_says_it_repeats():
+    """Once no unseen network can be found, proposals repeat (marked) instead of searching each time."""
+    from nasnb.spaces import HyperSpace
+
+    space = HyperSpace(lr=(0.1, 0.01), batch_size=(32, 64), weight_decay=(0.0,), dropout=(0.0,))  # 4 points
+    strategy = get("evolution", population_size=2, tournament_size=2)
+    trials = Search(space, strategy, lambda a: {"accuracy": 0.5}, budget=12, seed=0).run().trials
+    keys = [space.parse(t.arch).key for t in trials]
+    assert len(set(keys[:4])) == 4  # every point once before any repeat
+    assert all("duplicate" in t.decision for t in trials[4:]) and strategy.exhausted_

@@ -163,3 +163,42 @@ def test_generator_order_is_fixed_and_shards_are_byte_stable(tmp_path, monkeypat
     assert list(mt.read_partial("t")) == [("k2", 1)]
     with gzip.open(tmp_path / "tables" / "t" / "chunk-0003.json.gz", "rt") as f:
         assert json.load(f)["chunk"] == 3
+
+
+def test_committed_shards_pack_and_load_through_load_table(tmp_path, monkeypatch):
+    """The real path: committed shard -> make_table.py pack -> load_table -> TableEvaluator, on every seed."""
+    import nasnb.evaluation.table as table_module
+
+    mt = _make_table_module()
+    shards = mt.read_shards("digits-seeds")
+    if not shards:
+        pytest.skip("no digits-seeds shard committed yet")
+    monkeypatch.setattr(mt, "PACKAGE_TABLES", tmp_path)
+    monkeypatch.setattr(mt, "read_partial", lambda table: {})  # only what is committed
+    mt.pack_seeds("digits-seeds", partial=True)
+    monkeypatch.setattr(table_module, "TABLES_DIR", tmp_path)
+    table = table_module.load_table.__wrapped__("digits-seeds")
+    rows = [r for rs in shards.values() for r in rs if r["status"] == "ok"]
+    assert table.n_trained == len({r["key"] for r in rows}) // 1 and table.seeds == (0, 1, 2)
+    for r in rows[:6]:
+        row = int(np.flatnonzero(table.keys == r["key"])[0])
+        arch = CellSpace().parse(r["arch"])
+        assert table.row(arch) == row
+        monkeypatch.setattr(TableEvaluator, "table", property(lambda self: table))
+        answer = TableEvaluator(seed=r["seed"], test=True)(arch)
+        assert answer["accuracy"] == pytest.approx(r["curves"]["val_accuracy"][-1], abs=1e-6)
+        assert answer["curves"]["train_loss"] == pytest.approx(r["curves"]["train_loss"], abs=1e-5)
+        assert answer["test_accuracy"] == pytest.approx(r["test_accuracy"], abs=1e-6)
+        assert answer["params"] == r["params"] and answer["macs"] == r["macs"]
+
+
+def test_compare_answers_is_this_difference_real_by_hand():
+    t = seed_table()
+    got = t.compare(t.representative(0), t.representative(1))  # [0.8, 0.9, 0.7] vs [0.6, 0.6, 0.6]
+    assert got["a"] == pytest.approx([0.8, 0.9, 0.7]) and got["mean_b"] == pytest.approx(0.6)
+    assert got["difference"] == pytest.approx(0.2) and got["std_a"] == pytest.approx(0.1) and got["std_b"] == 0
+    # Welch: t = 0.2 / sqrt(0.01 / 3) = 3.464 with 2 degrees of freedom -> two-sided p = 0.0742
+    assert got["p_value"] == pytest.approx(0.0742, abs=5e-4)
+    one_seed = load_table("digits")
+    ok = np.flatnonzero(one_seed.status == OK)
+    assert np.isnan(one_seed.compare(one_seed.representative(ok[0]), one_seed.representative(ok[1]))["p_value"])

@@ -221,6 +221,14 @@ class BenchmarkTable:
             seed_val_accuracy=tuple(_float(v) for v in self.seed_val_accuracy[row]),
         )
 
+    @functools.cached_property
+    def mean_curves(self) -> dict[str, np.ndarray]:
+        """Every stored curve averaged over the seeds that trained (cell x epoch), computed once."""
+        done = ((self.status == OK)[:, None] & (self.seed_status == OK))[:, :, None]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # missing cells stay NaN
+            return {name: np.nanmean(np.where(done, v, np.nan), axis=1) for name, v in self.seed_curves.items()}
+
     def representative(self, row: int) -> Architecture:
         """The first cell (in CellSpace iteration order) whose distinct cell is ``row``."""
         return cell_from_number(int(self.first_numbers[row]))
@@ -278,6 +286,36 @@ class BenchmarkTable:
             "rho_top_half": float(rho_top),
             "mean_std": float(np.nanmean(self.val_std[done])),
             "cells": int(done.sum()),
+        }
+
+    def compare(self, a: Architecture, b: Architecture) -> dict[str, Any]:
+        """Is ``a`` really better than ``b``, or is the difference training noise? Answered with the seeds.
+
+        Returns both cells' per-seed validation accuracies, their means and seed-to-seed standard
+        deviations, the difference of the means, and Welch's t-test p-value (two-sided) over the
+        seeds: with three seeds a difference of one or two standard deviations is not yet evidence.
+        With a one-seed table there is no spread to judge by: ``p_value`` is NaN.
+        """
+        from scipy.stats import ttest_ind
+
+        rows = self.row(a), self.row(b)
+        values = [self.seed_val_accuracy[r][self.seed_status[r] == OK].astype(float) for r in rows]
+        p = float("nan")
+        if min(len(v) for v in values) > 1 and not (np.ptp(values[0]) == 0 and np.ptp(values[1]) == 0):
+            with warnings.catch_warnings():  # a cell whose seeds agree exactly has zero variance: fine here
+                warnings.simplefilter("ignore", RuntimeWarning)
+                p = float(ttest_ind(values[0], values[1], equal_var=False).pvalue)
+        means = [float(v.mean()) for v in values]
+        stds = [float(v.std(ddof=1)) if len(v) > 1 else float("nan") for v in values]
+        return {
+            "a": values[0].tolist(),
+            "b": values[1].tolist(),
+            "mean_a": means[0],
+            "mean_b": means[1],
+            "std_a": stds[0],
+            "std_b": stds[1],
+            "difference": means[0] - means[1],
+            "p_value": p,
         }
 
     def frame(self):
@@ -419,8 +457,7 @@ class TableEvaluator:
         epochs = int(epochs)
         column = self._column(table, row)
         if column is None:
-            done = table.seed_status[row] == OK
-            curves = {name: values[row, done, :epochs].mean(axis=0) for name, values in table.seed_curves.items()}
+            curves = {name: values[row, :epochs] for name, values in table.mean_curves.items()}
             accuracy, test, seconds = table.val_accuracy[row], table.test_accuracy[row], table.train_seconds[row]
         else:
             curves = {name: values[row, column, :epochs] for name, values in table.seed_curves.items()}

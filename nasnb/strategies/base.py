@@ -119,11 +119,15 @@ class BaseStrategy(abc.ABC):
         listed; ``n_skipped`` counts all). After ``max_retries`` rejections in a row the strategy
         has nothing new to say from where it stands, so a uniformly random unseen cell is taken
         instead (``decision["fallback"]`` says so); if even that fails (the space is nearly
-        exhausted) the last proposal is used and ``decision["duplicate"]`` says why. ``on_repeat``
+        exhausted) the last proposal is used and ``decision["duplicate"]`` says why, and later calls
+        stop looking (a long search past the space's size stays fast). ``on_repeat``
         is called with each rejected proposal (Q-learning learns from the known reward there).
         """
         proposal = propose()
-        if dedup:
+        if dedup and getattr(self, "exhausted_", False):  # every network was seen: repeats are unavoidable
+            if proposal.arch.key in self.evaluated_:
+                proposal.decision["duplicate"] = "every network the space could draw was evaluated already"
+        elif dedup:
             skipped: list[dict[str, str]] = []
             n_skipped = 0
             while proposal.arch.key in self.evaluated_:
@@ -149,4 +153,5 @@ class BaseStrategy(abc.ABC):
                 reason = f"{n_skipped} proposals in a row were cells already evaluated; took a random unseen cell"
                 return Proposal(arch, {"kind": "random", "fallback": reason}, last.fidelity)
         last.decision["duplicate"] = f"no unseen cell found in 1000 random draws after {n_skipped} repeats"
+        self.exhausted_ = True  # from now on, repeats are proposed without the search for new cells
         return last
