@@ -47,6 +47,7 @@ from .control import checkpoint, report_progress
 from .errors import DivergedError, EvaluationError
 from .threads import DEFAULT_THREADS, limited_threads
 from .trainer import EVAL_BATCH, Trainer, _check_training, derive_seed, resolve_device
+from .weights import save_weights
 
 #: the activations of one evaluation chunk of K candidates stay under this many input samples
 EVAL_SAMPLES = 4096
@@ -98,6 +99,8 @@ class PopulationTrainer(Trainer):
         network: dict[str, Any] | None = None,
         keep_model: bool = False,
         threads: int | None = DEFAULT_THREADS,
+        keep_weights: str | None = None,
+        weights_dir: str | None = None,
         memory_limit: int | str | None = None,
     ) -> None:
         super().__init__(
@@ -116,6 +119,8 @@ class PopulationTrainer(Trainer):
             network=network,
             keep_model=keep_model,
             threads=threads,
+            keep_weights=keep_weights,
+            weights_dir=weights_dir,
         )
         self.memory_limit = memory_limit
         self._gather: _Gather | None = None
@@ -181,9 +186,19 @@ class PopulationTrainer(Trainer):
                 self._check_memory(group, dev)
                 for job, result in zip(group, _train_group(group, dev, self.test, self.seconds, on_epoch)):
                     results[job.index] = {**result, "params": job.params, "macs": job.macs}
+        if self.keep_weights is not None:  # as Trainer does, one candidate at a time, diverged ones skipped
+            for job in jobs:
+                if "error" not in results[job.index]:
+                    self._save_candidate(job, results[job.index])
         if self.keep_model:
             self.last_models_ = [job.model for job in jobs]
         return results  # type: ignore[return-value]
+
+    def _save_candidate(self, job: _Job, result: dict[str, Any]) -> None:
+        record = self.weights_record(job.arch, job.data, job.settings["epochs"], result)
+        record["data_seed"] = job.seed  # each candidate's own Trainer seed, not this trainer's
+        state = {k: v.detach().cpu().clone() for k, v in job.model.state_dict().items()}
+        save_weights(self.weights_dir, self.keep_weights, record=record, state_dict=state, accuracy=result["accuracy"])
 
     def _check_batch(self, archs: list[Architecture], seeds: Sequence[int] | None) -> list[int]:
         if not archs:

@@ -119,17 +119,17 @@ print("accuracies agree to 2 points:", max(acc_gaps) <= 0.02)
 #
 # ## One candidate diverges, the others finish
 #
-# A learning rate of a million makes any network's loss explode. Below, three chains share a batch;
+# A learning rate of 100 makes any network's loss explode. Below, three chains share a batch;
 # the middle one gets that learning rate (a `HyperSpace` part lets every candidate have its own).
 # It fails with the same message `Trainer` would raise, at the same step, and the other two train
 # on as if nothing happened: from the step it failed, the broken candidate is left out of the loss
 # and its weights are set to zero, so it can never spread NaN into its neighbours.
 
 # %%
-mixed = ProductSpace(arch=ChainSpace(), hp=HyperSpace(lr=(0.1, 1e6)))
+mixed = ProductSpace(arch=ChainSpace(), hp=HyperSpace(lr=(0.1, 100.0)))
 chain = dict(ChainSpace().parse("fc64-relu > fc64-relu"))
 calm = mixed.complete({**chain, "lr": 0.1, "batch_size": 64, "weight_decay": 0.0, "dropout": 0.0})
-wild = calm.replace({"lr": 1e6})
+wild = calm.replace({"lr": 100.0})
 batch = PopulationTrainer(dataset="digits", epochs=1, device="cpu")
 outcome = batch.evaluate_batch([calm, wild, calm], seeds=[0, 0, 1])
 for name, result in zip(["calm (seed 0)", "wild", "calm (seed 1)"], outcome):
