@@ -341,7 +341,12 @@ def test_sigint_sigterm_sigkill_at_random_moments_then_resume_is_exact(tmp_path,
             command = [sys.executable, "-m", "nasnb.cli", "resume", str(run)]
         proc = cli(*command)
         if attempt < 5:
-            time.sleep(rng.uniform(0.8, 3.0))
+            # signal a search that is running: wait until it has written a new trial, then a random moment
+            # more (a fixed sleep let a fast machine finish the whole budget before the signals landed)
+            before, deadline = _count_lines(run / "trials.jsonl"), time.monotonic() + 120
+            while proc.poll() is None and _count_lines(run / "trials.jsonl") <= before and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.4))
             sig = rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
             proc.send_signal(sig)
             t0 = time.monotonic()
