@@ -346,7 +346,7 @@ def test_sigint_sigterm_sigkill_at_random_moments_then_resume_is_exact(tmp_path,
             before, deadline = _count_lines(run / "trials.jsonl"), time.monotonic() + 120
             while proc.poll() is None and _count_lines(run / "trials.jsonl") <= before and time.monotonic() < deadline:
                 time.sleep(0.02)
-            time.sleep(rng.uniform(0.0, 0.4))
+            time.sleep(rng.uniform(0.0, 0.2))
             sig = rng.choice([signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
             proc.send_signal(sig)
             t0 = time.monotonic()

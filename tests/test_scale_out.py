@@ -134,6 +134,7 @@ def test_the_documented_cluster_example_runs_on_a_scheduler_address(tmp_path, cl
     code = text.split("```python\n", 1)[1].split("```", 1)[0]
     code = code.replace('"tcp://scheduler.example.org:8786"', repr(client.scheduler.address))
     monkeypatch.chdir(tmp_path)
+    client.wait_for_workers(2, timeout=60)  # an earlier test kills a worker; its nanny restarts it
     namespace: dict = {}
     exec(compile(code, "docs/scale-out.md", "exec"), namespace)
     run = load_run(tmp_path / "runs" / "on-a-cluster")
