@@ -36,6 +36,7 @@ def resume_search(
     executor: cf.Executor | None = None,
     trial_timeout: float | None = None,
     fail_fast: int | None = 3,
+    isolate: bool | None = None,
 ) -> Search:
     """Continue the run in ``run_dir`` exactly where it left off.
 
@@ -43,7 +44,7 @@ def resume_search(
     TableEvaluator). ``budget`` replaces the recorded budget (e.g. to extend it) and is recorded
     as the budget in force. ``executor`` may differ from the original run's; the number of
     proposals kept out at once stays the recorded one, so the trajectory does not change.
-    ``trial_timeout`` defaults to the recorded one.
+    ``trial_timeout`` and ``isolate`` default to the recorded ones.
     """
     from .search import Search
 
@@ -55,6 +56,7 @@ def resume_search(
     if evaluator is None:
         evaluator = evaluator_from_description(config["evaluator"])
     max_pending = int(config.get("max_pending", 1))
+    isolate = bool(config.get("isolate", False)) if isolate is None else isolate
     return Search(
         space,
         strategy,
@@ -63,7 +65,8 @@ def resume_search(
         seed=config.get("seed", 0),
         run_dir=path,
         executor=executor,
-        n_workers=max_pending if executor is not None else None,
+        max_pending=max_pending if executor is not None or isolate else None,
+        isolate=isolate and executor is None,
         metric=config.get("metric", "accuracy"),
         trial_timeout=trial_timeout if trial_timeout is not None else config.get("trial_timeout"),
         fail_fast=fail_fast,

@@ -49,8 +49,11 @@ class Search(Events):
     a number of evaluations, a duration ("5min") or a Budget. With ``run_dir`` every trial is
     written to disk as it lands and the directory is locked against a second writer.
     ``executor`` (a concurrent.futures Executor, e.g. a Dask client's ``get_executor()``) evaluates
-    up to ``n_workers`` proposals at once (default: the executor's real worker count).
-    ``trial_timeout`` (seconds) fails a trial that takes longer and goes on. ``fail_fast``: when the
+    up to ``n_workers`` proposals at once (default: the executor's real worker count), with up to
+    ``max_pending`` asked ahead (default twice that, so no worker waits for the next task).
+    ``trial_timeout`` (seconds) fails a trial that takes longer and goes on; with ``isolate=True``
+    each evaluation runs in a child process, which the time limit or ``stop()`` kills outright
+    (for evaluators that hang where no stop request reaches them; see nasnb/isolate.py). ``fail_fast``: when the
     first that many trials all fail with the same error, ``run()`` stops and raises SearchFailed,
     since the problem is the setup, not the architectures (None to never stop).
     """
@@ -66,13 +69,15 @@ class Search(Events):
         run_dir: str | os.PathLike | None = None,
         executor: cf.Executor | None = None,
         n_workers: int | None = None,
+        max_pending: int | None = None,
+        isolate: bool = False,
         metric: str = "accuracy",
         checkpoint_every: float = 2.0,
         trial_timeout: float | None = None,
         fail_fast: int | None = 3,
         continue_run: bool = False,
     ) -> None:
-        from .parallel import worker_count
+        from .parallel import settle_workers
 
         self.space = space
         self.strategy = get(strategy) if isinstance(strategy, str) else strategy
@@ -80,8 +85,10 @@ class Search(Events):
         self.budget = Budget.parse(budget)
         self.seed = seed
         self.metric = metric
-        self.executor = executor
-        self.n_workers = n_workers if n_workers is not None else worker_count(executor)
+        self.isolate = isolate
+        self.executor, self.n_workers, self.max_pending, self._owns_executor = settle_workers(
+            executor, n_workers, max_pending, isolate
+        )
         self.checkpoint_every = checkpoint_every
         self.trial_timeout = trial_timeout
         self.fail_fast = fail_fast
@@ -89,7 +96,6 @@ class Search(Events):
         if self.run_dir is not None:
             bind_run_dir(evaluator, self.run_dir)  # e.g. a Trainer keeping weights in <run_dir>/weights
         check_settings(self, strategy, run_dir)
-        self.max_pending = self.n_workers if executor is not None else 1
 
         Events.__init__(self)
         self.trials: list[Trial] = []
@@ -130,6 +136,7 @@ class Search(Events):
             evaluator=describe_evaluator(self.evaluator),
             max_pending=self.max_pending,
             trial_timeout=self.trial_timeout,
+            isolate=self.isolate,
         )
 
     @property
@@ -391,6 +398,8 @@ class Search(Events):
             self._maybe_checkpoint(force=True)
             self._recorder.close()
         self._runner.close()
+        if self._owns_executor:
+            self.executor.shutdown(wait=True, cancel_futures=True)  # kills a child still evaluating
 
     resume = deprecated_resume  # Search.resume(run_dir) and search.resume(): see resume.py
 

@@ -48,6 +48,7 @@ def check_settings(search: Search, strategy_arg: Any, run_dir: Any) -> None:
     if not isinstance(search.metric, str) or not search.metric:
         raise TypeError(f"metric must be the name of a result, e.g. 'accuracy', got {search.metric!r}")
     _positive_int("n_workers", search.n_workers)
+    _positive_int("max_pending", search.max_pending)
     if search.fail_fast is not None:
         _positive_int("fail_fast", search.fail_fast)
     for name in ("trial_timeout", "checkpoint_every"):

@@ -29,7 +29,13 @@ from hypothesis import strategies as st
 from nasnb import Search, SearchFailed, get_space, load_run, resume_search
 from nasnb.runs import RunLocked
 from nasnb.strategies import STRATEGIES, get
-from tests.helpers.objectives import digest, hangs_sometimes, stepwise, timed_out_reference
+from tests.helpers.objectives import (
+    digest,
+    hangs_sometimes,
+    sleeps_forever_sometimes,
+    stepwise,
+    timed_out_reference,
+)
 
 SPACE = "cell+hyper"
 BUDGET = 12
@@ -243,6 +249,55 @@ def test_hung_evaluators_time_out_and_the_search_goes_on_exactly(tmp_path, coope
         assert "abandoned" in hung[0].error
     else:
         assert "the evaluation was stopped" in hung[0].error
+
+
+@pytest.mark.slow  # spawns a child process per hang (~1 s each to import nasnb on a busy machine)
+def test_isolated_evaluations_that_sleep_for_ever_are_killed_and_the_search_goes_on_exactly(tmp_path):
+    before = set(_spawned_children())  # e.g. a Dask cluster of another test module in this session
+    stops = [(2, "started"), (8, "progress")]
+    search_kwargs = {"isolate": True, "trial_timeout": 1.0}
+    trials = interrupted_run("evolution", stops, tmp_path / "run", evaluator=sleeps_forever_sometimes, **search_kwargs)
+    hung = [t for t in trials if digest(t.arch) % 7 == 0]
+    assert hung and all(t.status == "failed" for t in hung)
+    assert all(t.error == "TrialTimeout: no result within trial_timeout=1s; its process was killed" for t in hung)
+    expected = reference("evolution", evaluator=timed_out_reference)
+    assert [(t.id, t.arch, t.status) for t in sorted(trials, key=lambda t: t.id)] == [
+        (t.id, t.arch, t.status) for t in expected
+    ]
+    compare([t for t in trials if t.ok], [t for t in expected if t.ok], "hung evaluator, isolate=True (killed)")
+    assert load_run(tmp_path / "run").config["isolate"] is True  # resume_search kept isolating
+    assert not set(_spawned_children()) - before, "an isolated evaluation outlived its search"
+
+
+def test_the_child_check_sees_a_live_isolated_evaluation():
+    from nasnb.isolate import IsolatedExecutor
+
+    before = set(_spawned_children())
+    executor = IsolatedExecutor(1)
+    future = executor.submit(time.sleep, 30)
+    deadline = time.monotonic() + 60
+    while not future.running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert executor.pids and set(executor.pids) <= set(_spawned_children())
+    assert future.cancel() and future.killed
+    executor.shutdown()
+    assert set(_spawned_children()) == before
+
+
+def _spawned_children() -> list[int]:
+    """Live child processes of this one started by multiprocessing's spawn (Linux /proc)."""
+    pid = os.getpid()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except (OSError, ValueError):
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if entry.name.isdigit() and fields and fields[0] != "Z" and int(fields[1]) == pid and "spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
 
 
 def test_raising_evaluators_are_failed_trials_and_resume_is_exact(tmp_path):

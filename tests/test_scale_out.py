@@ -62,7 +62,7 @@ def test_the_cluster_s_real_worker_count_is_used_and_recorded(tmp_path, client):
     assert worker_count(executor) == sum(client.nthreads().values()) == 2
     search = Search(CellSpace(), "random", planted_cell, budget=2, executor=executor, run_dir=tmp_path / "run")
     search.run().close()
-    assert search.max_pending == 2 and load_run(tmp_path / "run").config["max_pending"] == 2
+    assert search.max_pending == 4 and load_run(tmp_path / "run").config["max_pending"] == 4  # one queued per worker
 
 
 def _reference(evaluator, budget=12):
@@ -138,4 +138,4 @@ def test_the_documented_cluster_example_runs_on_a_scheduler_address(tmp_path, cl
     namespace: dict = {}
     exec(compile(code, "docs/scale-out.md", "exec"), namespace)
     run = load_run(tmp_path / "runs" / "on-a-cluster")
-    assert len(run.trials) == 4 and all(t.ok for t in run.trials) and run.config["max_pending"] == 2
+    assert len(run.trials) == 4 and all(t.ok for t in run.trials) and run.config["max_pending"] == 4

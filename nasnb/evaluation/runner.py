@@ -12,8 +12,8 @@ killed, so the time limit works in two stages: the evaluation is asked to stop (
 anything calling ``checkpoint()`` ends within one batch), and an evaluation that ignores the
 request is abandoned. The search goes on; the abandoned thread's late result is handed to
 ``on_late`` (the run log notes it in ``late.jsonl``) and never used. To have hung evaluations
-killed outright, evaluate through an executor of processes (a Dask cluster): there the time
-limit cancels the task.
+killed outright, pass ``Search(..., isolate=True)`` (``nasnb/isolate.py``): each evaluation then
+runs in a child process that the time limit kills.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ def run_config(
     evaluator: dict[str, Any],
     max_pending: int,
     trial_timeout: float | None,
+    isolate: bool = False,
 ) -> dict[str, Any]:
     """What ``run.json`` holds: enough to rebuild the search and to replay it exactly."""
     import numpy
@@ -62,6 +63,7 @@ def run_config(
         "evaluator": evaluator,
         "max_pending": max_pending,
         "trial_timeout": trial_timeout,
+        "isolate": isolate,
         "versions": versions,
         "created": time.time(),
     }
