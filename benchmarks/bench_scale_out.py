@@ -7,7 +7,14 @@ is not timed. Rounds alternate 1 worker, 2 workers, 1, 2 ... and the ratio is of
 change in the machine's load during the run falls on both sides. The load average is printed:
 on a machine shared with other jobs, two workers cannot get two idle cores and the ratio says so.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_scale_out.py [--evaluations 12] [--rounds 2]
+    OMP_NUM_THREADS=1 python benchmarks/bench_scale_out.py [--evaluations 12] [--rounds 2] [--epochs 3]
+        [--max-pending 2,4] [--ceiling]
+
+Where the missing speed-up goes, printed beside the ratio: ``busy`` is the share of the workers'
+time spent evaluating (sum of trial seconds / (wall x workers)); ``--max-pending 2,4`` times the
+2-worker search with each number of proposals kept out (2: one per worker, as before; 4: the
+default, one queued behind each); ``--ceiling`` times two plain processes against one doing the
+same training with no Dask at all, the most two workers can give on this machine.
 """
 
 from __future__ import annotations
@@ -22,35 +29,85 @@ from distributed import Client, LocalCluster
 from nasnb import CellSpace, Search
 from nasnb.evaluation import Trainer
 
-
-def trainer() -> Trainer:
-    return Trainer("digits", epochs=3, network={"channels": 8, "stages": 1}, threads=1)
+EPOCHS = 3
 
 
-def warm() -> int:
+def trainer(epochs: int = EPOCHS) -> Trainer:
+    return Trainer("digits", epochs=epochs, network={"channels": 8, "stages": 1}, threads=1)
+
+
+def warm(epochs: int = EPOCHS) -> int:
     """Run in each worker: import torch, load the data, train one network."""
     space = CellSpace()
     import numpy as np
 
-    trainer()(space.sample(np.random.default_rng(0)))
+    trainer(epochs)(space.sample(np.random.default_rng(0)))
     return os.getpid()
 
 
-def rate(client: Client, evaluations: int) -> float:
-    """Evaluations per minute for one search on ``client``'s cluster."""
-    search = Search(CellSpace(), "random", trainer(), budget=evaluations, seed=0, executor=client.get_executor())
+def rate(client: Client, evaluations: int, epochs: int, max_pending: int | None = None) -> tuple[float, float]:
+    """Evaluations per minute for one search on ``client``'s cluster, and the workers' busy share."""
+    workers = sum(client.nthreads().values())
+    search = Search(
+        CellSpace(),
+        "random",
+        trainer(epochs),
+        budget=evaluations,
+        seed=0,
+        executor=client.get_executor(),
+        max_pending=max_pending,
+    )
     t0 = time.perf_counter()
     search.run()
     seconds = time.perf_counter() - t0
     assert len(search.trials) == evaluations and all(t.ok for t in search.trials), search.trials
-    return evaluations / seconds * 60
+    busy = sum(t.seconds for t in search.trials) / (seconds * workers)
+    return evaluations / seconds * 60, busy
+
+
+def _train_all(epochs: int, evaluations: int, start, _) -> float:
+    """In a plain process: the same networks as the search trains, timed after a warm-up."""
+    from nasnb.strategies import get
+
+    warm(epochs)
+    strategy = get("random")
+    strategy.setup(CellSpace(), 0)
+    archs = [strategy.ask().arch for _ in range(evaluations)]
+    start.wait()
+    t0 = time.perf_counter()
+    for arch in archs:
+        trainer(epochs)(arch)
+    return time.perf_counter() - t0
+
+
+def ceiling(epochs: int, evaluations: int) -> float:
+    """Two plain processes each training the networks vs one: how much faster the pair gets through them."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    seconds = {}
+    for n in (1, 2):
+        with context.Manager() as manager, cf.ProcessPoolExecutor(n, mp_context=context) as pool:
+            start = manager.Barrier(n + 1)
+            futures = [pool.submit(_train_all, epochs, evaluations, start, i) for i in range(n)]
+            start.wait()
+            t0 = time.perf_counter()
+            cf.wait(futures)
+            seconds[n] = time.perf_counter() - t0
+            [f.result() for f in futures]
+    return 2 * seconds[1] / seconds[2]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evaluations", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=EPOCHS, help="training epochs per evaluation")
+    parser.add_argument("--max-pending", default="", help="comma-separated max_pending values for 2 workers")
+    parser.add_argument("--ceiling", action="store_true", help="also time two plain processes vs one")
     args = parser.parse_args()
+    pendings = [int(x) for x in args.max_pending.split(",") if x] or [None]
     load_before = os.getloadavg()
     clusters = {
         n: LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1")
@@ -59,20 +116,31 @@ def main() -> None:
     clients = {n: Client(cluster) for n, cluster in clusters.items()}
     try:
         for n, client in clients.items():
-            assert len(set(client.run(warm).values())) == n
-        rates: dict[int, list[float]] = {1: [], 2: []}
+            assert len(set(client.run(warm, args.epochs).values())) == n
+        sides = [(1, None)] + [(2, p) for p in pendings]
+        rates: dict[tuple, list[tuple[float, float]]] = {side: [] for side in sides}
         for round_ in range(args.rounds):
-            for n in (1, 2):
-                rates[n].append(rate(clients[n], args.evaluations))
-                print(f"round {round_ + 1}: {n} worker(s) {rates[n][-1]:6.1f} evaluations/min", flush=True)
+            for n, pending in sides:
+                rates[n, pending].append(rate(clients[n], args.evaluations, args.epochs, pending))
+                per_min, busy = rates[n, pending][-1]
+                label = f"{n} worker(s)" + (f", max_pending {pending}" if pending else "")
+                print(f"round {round_ + 1}: {label:28s} {per_min:6.1f} evaluations/min, busy {busy:4.0%}", flush=True)
     finally:
         for n in clients:
             clients[n].close()
             clusters[n].close()
-    one, two = statistics.median(rates[1]), statistics.median(rates[2])
-    print(f"1 worker : {one:6.1f} evaluations/min (median of {args.rounds})")
-    print(f"2 workers: {two:6.1f} evaluations/min")
-    print(f"speed-up : {two / one:4.2f}x  (goal >= 1.8x -> {'met' if two / one >= 1.8 else 'missed'})")
+    print(f"epochs={args.epochs}, {args.evaluations} evaluations per search, medians of {args.rounds} rounds")
+    one = statistics.median(r for r, _ in rates[1, None])
+    print(f"1 worker : {one:6.1f} evaluations/min, busy {statistics.median(b for _, b in rates[1, None]):4.0%}")
+    for pending in pendings:
+        two = statistics.median(r for r, _ in rates[2, pending])
+        busy = statistics.median(b for _, b in rates[2, pending])
+        label = f"max_pending {pending}" if pending else "default max_pending"
+        print(f"2 workers: {two:6.1f} evaluations/min, busy {busy:4.0%} ({label})")
+        met = "met" if two / one >= 1.8 else "missed"
+        print(f"speed-up : {two / one:4.2f}x  ({label}; goal >= 1.8x -> {met})")
+    if args.ceiling:
+        print(f"ceiling  : {ceiling(args.epochs, args.evaluations):4.2f}x  (two plain processes vs one, same training)")
     load_after = os.getloadavg()
     print(
         f"machine: {os.cpu_count()} cores; load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after"
