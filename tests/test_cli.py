@@ -72,7 +72,7 @@ def test_sigkill_mid_search_then_resume_follows_the_uninterrupted_trajectory(tmp
     a, b = load_run(killed_dir), load_run(straight_dir)
     assert [t.arch for t in a.trials] == [t.arch for t in b.trials]
     assert [t.metrics["accuracy"] for t in a.trials] == [t.metrics["accuracy"] for t in b.trials]
-    assert a.problems == []
+    assert a.problems == ()
 
 
 def test_show_summarises_best_trials_and_failures(tmp_path, capsys, planted):

@@ -81,7 +81,7 @@ def test_corrupt_last_line_is_reported_skipped_and_resume_continues(tmp_path, pl
     straight = Search(CellSpace(), "evolution", planted, budget=12, seed=4).run()
     assert [t.arch for t in resumed.trials] == [t.arch for t in straight.trials]
     reloaded = load_run(run_dir)  # the torn line was cut, nothing else lost
-    assert reloaded.problems == [] and len(reloaded) == 12
+    assert reloaded.problems == () and len(reloaded) == 12
 
 
 def test_corrupt_middle_line_is_named(tmp_path, planted):
@@ -148,3 +148,48 @@ def test_dataframe_has_one_row_per_trial(tmp_path, planted):
     Search(CellSpace(), "random", planted, budget=5, run_dir=run_dir).run().close()
     frame = load_run(run_dir).to_dataframe()
     assert list(frame["id"]) == list(range(5)) and "accuracy" in frame and (frame["status"] == "ok").all()
+
+
+def _stored_decision(trial):
+    """What the trial holds in its decision slot, without the parse that reading ``decision`` does."""
+    return Trial.__dict__["decision"].__get__(None, Trial).__get__(trial, Trial)
+
+
+def test_a_loaded_trial_keeps_its_decision_packed_until_read_and_readers_see_the_same_trial(tmp_path, planted):
+    import dataclasses
+    import pickle
+
+    from nasnb.trial import PackedDecision
+
+    run_dir = tmp_path / "run"
+    search = Search(CellSpace(), "evolution", planted, budget=12, seed=3, run_dir=run_dir)
+    search.run().close()
+    run = load_run(run_dir)
+    live, loaded = search.trials[-1], run.trials[-1]
+    assert type(_stored_decision(loaded)) is PackedDecision and json.loads(_stored_decision(loaded)) == live.decision
+    assert list(run.to_dataframe()["kind"]) == [t.decision["kind"] for t in search.trials]
+    assert type(_stored_decision(loaded)) is PackedDecision  # the DataFrame's "kind" column did not unpack it
+    assert loaded == live and loaded.to_json() == live.to_json() and repr(loaded) == repr(live)
+    assert type(loaded.decision) is dict and type(_stored_decision(loaded)) is dict  # parsed once, then kept
+    copy = pickle.loads(pickle.dumps(run.trials[-2]))
+    assert copy == search.trials[-2] and type(copy.decision) is dict
+    assert dataclasses.asdict(run.trials[-3]) == dataclasses.asdict(search.trials[-3])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loaded.decision = {}
+    assert loaded.arch is run.trials[-1].arch and all(t.arch == u.arch for t, u in zip(run.trials, search.trials))
+
+
+def test_run_records_are_named_and_read_only(tmp_path, planted):
+    import dataclasses
+
+    from nasnb.runs.files import TrialLog
+
+    run_dir = tmp_path / "run"
+    Search(CellSpace(), "random", planted, budget=3, run_dir=run_dir).run().close()
+    log = read_trials(run_dir / "trials.jsonl")
+    assert isinstance(log, TrialLog) and [t.id for t in log.trials] == [0, 1, 2]
+    assert log.problems == [] and log.good_length == (run_dir / "trials.jsonl").stat().st_size
+    run = load_run(run_dir)
+    assert isinstance(run.trials, tuple) and run.problems == ()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        run.trials = ()

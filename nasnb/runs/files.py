@@ -11,9 +11,9 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from ..trial import Trial
+from ..trial import Trial, compact_trial
 
 RUN_FILE = "run.json"
 TRIALS_FILE = "trials.jsonl"
@@ -84,7 +84,15 @@ def check_run_dir(run_dir: Path, *, new: bool = False) -> None:
             raise RunLogError(f"{run_dir / name} is a directory; a run keeps a file there. Remove or rename it")
 
 
-def read_trials(path: Path) -> tuple[list[Trial], list[str], int]:
+class TrialLog(NamedTuple):
+    """What ``read_trials`` found in a ``trials.jsonl``."""
+
+    trials: list[Trial]  # in log order (the order they finished)
+    problems: list[str]  # one line per skipped (truncated or corrupt) record
+    good_length: int  # bytes of the clean prefix: a writer cuts a torn tail there before appending
+
+
+def read_trials(path: Path) -> TrialLog:
     """Trials of a ``trials.jsonl``, the problems met, and the byte length of the good prefix.
 
     A bad line (truncated by a kill, or corrupt) is reported and skipped, never fatal. The
@@ -94,13 +102,13 @@ def read_trials(path: Path) -> tuple[list[Trial], list[str], int]:
     problems: list[str] = []
     good = 0
     if not path.exists():
-        return trials, problems, good
+        return TrialLog(trials, problems, good)
     if path.is_dir():
         raise RunLogError(f"{path} is a directory; a run keeps its trial log there. Remove or rename it")
     data = path.read_bytes()
     fast = _read_all_at_once(data)
     if fast is not None:
-        return fast, problems, len(data)
+        return TrialLog(fast, problems, len(data))
     lines = data.split(b"\n")
     offset = 0
     for number, raw in enumerate(lines, start=1):
@@ -109,7 +117,7 @@ def read_trials(path: Path) -> tuple[list[Trial], list[str], int]:
         if not raw.strip():
             continue
         try:
-            trial = Trial.from_dict(json.loads(raw.decode("utf-8")))
+            trial = compact_trial(json.loads(raw.decode("utf-8")))
         except (ValueError, TypeError, UnicodeDecodeError) as err:
             last = not any(x.strip() for x in lines[number:])
             where = "last line (cut short when the run was killed?)" if last else f"line {number}"
@@ -117,7 +125,7 @@ def read_trials(path: Path) -> tuple[list[Trial], list[str], int]:
             continue
         trials.append(trial)
         good = end
-    return trials, problems, good
+    return TrialLog(trials, problems, good)
 
 
 def _read_all_at_once(data: bytes) -> list[Trial] | None:
@@ -133,7 +141,7 @@ def _read_all_at_once(data: bytes) -> list[Trial] | None:
         records = json.loads(b"[" + body.replace(b"\n", b",") + b"]")
         if len(records) != body.count(b"\n") + 1:  # a line holding two values: let the slow path name it
             return None
-        return [Trial.from_dict(r) for r in records]
+        return [compact_trial(r) for r in records]
     except (ValueError, TypeError, UnicodeDecodeError):
         return None
 
@@ -159,7 +167,7 @@ class RunWriter:
         if resume:
             if not (self.path / RUN_FILE).exists():
                 raise RunLogError(f"cannot resume: {self.path / RUN_FILE} does not exist")
-            good = good_length if good_length is not None else read_trials(self.trials_path)[2]
+            good = good_length if good_length is not None else read_trials(self.trials_path).good_length
             if self.trials_path.exists() and good < self.trials_path.stat().st_size:
                 with open(self.trials_path, "r+b") as f:  # cut the torn tail before appending
                     f.truncate(good)

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..spaces import BaseSpace, space_from_config
-from ..trial import Trial
+from ..trial import Trial, decision_kind
 from .files import RUN_FILE, TRIALS_FILE, RunLogError, read_json, read_trials, report
 
 
-@dataclass
+@dataclass(frozen=True)
 class Run:
-    """A recorded search: ``config`` from run.json, ``trials`` in the order they finished."""
+    """A recorded search, read-only: ``config`` from run.json, ``trials`` in the order they finished.
+
+    A snapshot of the directory when it was loaded; ``load_run`` again to see trials added since.
+    """
 
     path: Path
     config: dict[str, Any]
-    trials: list[Trial]
-    problems: list[str] = field(default_factory=list)
+    trials: tuple[Trial, ...]
+    problems: tuple[str, ...] = ()
 
     @property
     def space(self) -> BaseSpace:
@@ -58,12 +62,12 @@ def load_run(run_dir: str | os.PathLike) -> Run:
     if not path.is_dir():
         raise RunLogError(f"run directory {str(path)!r} does not exist")
     config = read_json(path / RUN_FILE)
-    trials, problems, _ = read_trials(path / TRIALS_FILE)
-    report(problems)
-    return Run(path, config, trials, problems)
+    log = read_trials(path / TRIALS_FILE)
+    report(log.problems)
+    return Run(path, config, tuple(log.trials), tuple(log.problems))
 
 
-def best_trial(trials: list[Trial], metric: str = "accuracy") -> Trial | None:
+def best_trial(trials: Sequence[Trial], metric: str = "accuracy") -> Trial | None:
     best, best_score = None, None
     for trial in trials:
         score = trial.score(metric)
@@ -72,7 +76,7 @@ def best_trial(trials: list[Trial], metric: str = "accuracy") -> Trial | None:
     return best
 
 
-def trials_dataframe(trials: list[Trial]):
+def trials_dataframe(trials: Sequence[Trial]):
     import pandas as pd
 
     rows = []
@@ -82,7 +86,7 @@ def trials_dataframe(trials: list[Trial]):
             "step": t.step,
             "arch": t.arch,
             "status": t.status,
-            "kind": t.decision.get("kind"),
+            "kind": decision_kind(t),
             "seconds": t.seconds,
             "error": t.error,
         }

@@ -21,7 +21,7 @@ from .files import CHECKPOINT_FILE, TRIALS_FILE, RunLogError, read_json, read_tr
 from .replay import check_matches, schedule, told_prefix
 
 
-@dataclass
+@dataclass(frozen=True)
 class Restored:
     """Where a run stands: what the resumed Search starts from."""
 
@@ -45,8 +45,9 @@ def restore(
     cap: int | None,
 ) -> Restored:
     """Bring a set-up ``strategy`` to the state of the run in ``path``."""
-    trials, problems, good = read_trials(path / TRIALS_FILE)
-    report(problems)
+    log = read_trials(path / TRIALS_FILE)
+    trials = log.trials
+    report(log.problems)
     by_id: dict[int, Trial] = {}
     for t in trials:
         if t.id in by_id:
@@ -82,7 +83,7 @@ def restore(
     )
     elapsed += sum(t.seconds for t in prefix[told:])
     results = {i: t for i, t in by_id.items() if i >= len(prefix)}
-    return Restored(trials, len(prefix), asked, pending, results, elapsed, good, problems)
+    return Restored(trials, len(prefix), asked, pending, results, elapsed, log.good_length, log.problems)
 
 
 def _usable_checkpoint(
