@@ -84,10 +84,9 @@ def main() -> None:
             run = load_run(run_dir)
             times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        for trial in run.trials:
-            trial.decision
+        decisions = [trial.decision for trial in run.trials]
         read_decisions = time.perf_counter() - t0
-        del run
+        del run, decisions
         gc.collect()
         tracemalloc.start()
         before = tracemalloc.take_snapshot()
