@@ -6,6 +6,11 @@ lock can never outlive its process. The holder writes who it is (pid, host, comm
 the file, which is what a refused writer is told. A file naming a process that no longer holds
 the lock is a stale record, detected and overwritten. Readers (``load_run``, ``nasnb show``, the
 panel) never take the lock: they read the append-only log while a run is live.
+
+On Windows, where there is no ``flock``, the same is done with ``msvcrt.locking`` on one byte far
+past the holder record (Windows byte locks are mandatory, so locking the record itself would stop a
+refused writer from reading who holds it); Windows also drops the lock when its holder exits. That
+path is chosen by platform and has not been run here (the project is tested on Linux).
 """
 
 from __future__ import annotations
@@ -25,8 +30,14 @@ LOCK_FILE = ".lock"
 
 try:
     import fcntl
-except ImportError:  # Windows: no flock; one writer is then the user's responsibility
+except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
+try:
+    import msvcrt
+except ImportError:  # everywhere but Windows
+    msvcrt = None  # type: ignore[assignment]
+
+WINDOWS_LOCK_OFFSET = 1 << 20  # the byte msvcrt locks: past any holder record, which stays readable
 
 
 class RunLocked(RunLogError):
@@ -42,14 +53,11 @@ class RunLock:
 
     def acquire(self) -> RunLock:
         """Take the lock at once or raise RunLocked naming the holder."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                holder = _read(fd)
-                os.close(fd)
-                raise RunLocked(_refusal(self.path.parent, holder)) from None
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+        if not _lock(fd):
+            holder = _read(fd)
+            os.close(fd)
+            raise RunLocked(_refusal(self.path.parent, holder)) from None
         previous = _read(fd)
         if previous.get("pid") and not _is_running(previous):
             warnings.warn(
@@ -58,7 +66,7 @@ class RunLock:
                 stacklevel=3,
             )
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder_info()).encode(), 0)
+        _write(fd, json.dumps(holder_info()).encode())
         os.fsync(fd)
         self._fd = fd
         return self
@@ -71,7 +79,8 @@ class RunLock:
             os.ftruncate(fd, 0)  # no stale record for the next writer
         except OSError:
             pass
-        os.close(fd)  # closing drops the flock
+        _unlock(fd)
+        os.close(fd)  # closing drops the lock too
 
     @property
     def held(self) -> bool:
@@ -100,15 +109,13 @@ def holder_info() -> dict[str, Any]:
 def current_holder(run_dir: str | os.PathLike) -> dict[str, Any] | None:
     """Who writes to ``run_dir`` now, or None: for readers that want to say "live"."""
     path = Path(run_dir) / LOCK_FILE
-    if fcntl is None or not path.is_file():
+    if (fcntl is None and msvcrt is None) or not path.is_file():
         return None
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
+        if not _lock(fd, shared=True):  # Windows has no shared lock: a brief exclusive one
             return _read(fd) or {"pid": None}
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        _unlock(fd)
         return None
     finally:
         os.close(fd)
@@ -133,9 +140,48 @@ def _refusal(run_dir: Path, holder: dict[str, Any]) -> str:
     return f"{run_dir} is in use by {describe(holder)}; {hint}"
 
 
+def _lock(fd: int, shared: bool = False) -> bool:
+    """Take the OS lock on ``fd`` without waiting; False if another open file holds it."""
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        elif msvcrt is not None:
+            os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:
+        return False
+    return True  # (with neither, one writer is the user's responsibility)
+
+
+def _unlock(fd: int) -> None:
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        elif msvcrt is not None:
+            os.lseek(fd, WINDOWS_LOCK_OFFSET, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+    except OSError:
+        pass
+
+
+def _pread(fd: int, size: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, size, 0)
+    os.lseek(fd, 0, os.SEEK_SET)  # Windows has no pread
+    return os.read(fd, size)
+
+
+def _write(fd: int, data: bytes) -> None:
+    if hasattr(os, "pwrite"):
+        os.pwrite(fd, data, 0)
+    else:
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, data)
+
+
 def _read(fd: int) -> dict[str, Any]:
     try:
-        data = json.loads(os.pread(fd, 4096, 0).decode("utf-8") or "{}")
+        data = json.loads(_pread(fd, 4096).decode("utf-8") or "{}")
     except (ValueError, UnicodeDecodeError, OSError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -144,6 +190,8 @@ def _read(fd: int) -> dict[str, Any]:
 def _is_running(holder: dict[str, Any]) -> bool:
     if holder.get("host") != socket.gethostname():
         return True  # cannot tell for another machine; assume alive
+    if os.name == "nt":  # os.kill(pid, 0) would terminate it there; we hold the lock, so its holder is gone
+        return False
     try:
         os.kill(int(holder["pid"]), 0)
     except ProcessLookupError:
