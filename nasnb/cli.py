@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--run-dir", required=True, help="directory for run.json and trials.jsonl")
     search.add_argument("--trial-timeout", type=float, default=None, help="seconds after which a trial fails")
     search.add_argument(
+        "--isolate",
+        action="store_true",
+        help="train each architecture in a child process that --trial-timeout or Ctrl-C kills (resume keeps it)",
+    )
+    search.add_argument(
         "--keep-weights", choices=("best", "all"), default=None, help="keep trained weights in RUN_DIR/weights"
     )
 
@@ -196,6 +201,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         seed=args.seed,
         run_dir=args.run_dir,
         trial_timeout=args.trial_timeout,
+        isolate=args.isolate,
     )
     return _run_with_progress(search)
 

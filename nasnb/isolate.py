@@ -9,8 +9,10 @@ fresh one takes the next evaluation. The price: the child imports torch and load
 (a second or two before the first trial, again after each kill), and the evaluator must pickle
 (cloudpickle, installed with the ``dask`` extra, takes notebook functions and closures).
 
-``IsolatedExecutor`` is a ``concurrent.futures.Executor``, so the search drives it like any other
-(``nasnb/parallel.py``); cancelling a running future kills its process.
+``IsolatedExecutor`` is a ``concurrent.futures.Executor``, so ``run()`` drives it like any other
+(``nasnb/parallel.py``); cancelling a running future kills its process. ``step()`` evaluates through
+``evaluate_isolated``, which waits for the child in short slices so a stop or the time limit
+reaches it like any cooperative evaluation.
 """
 
 from __future__ import annotations
@@ -187,6 +189,27 @@ class _Slot(threading.Thread):
             except OSError:
                 pass
         self._kill()
+
+
+def evaluate_isolated(executor: IsolatedExecutor, evaluator: Any, proposal: Any, metric: str) -> Any:
+    """``evaluate`` in the executor's child; a stop or time limit met while waiting kills the child."""
+    from .evaluation.control import EvaluationInterrupted, checkpoint
+    from .evaluation.runner import Outcome, describe_error, evaluate
+    from .trial import FAILED
+
+    t0 = time.perf_counter()
+    future = executor.submit(evaluate, evaluator, proposal, metric)
+    try:
+        while True:
+            try:
+                return future.result(timeout=POLL)
+            except cf.TimeoutError:
+                checkpoint()  # raises EvaluationInterrupted when the search stops or the time limit passes
+    except (EvaluationInterrupted, KeyboardInterrupt):
+        future.cancel()
+        raise
+    except Exception as err:  # the child died (a crash in C code, os._exit): a failed trial
+        return Outcome(FAILED, {}, describe_error(err), time.perf_counter() - t0)
 
 
 def _dumps(value: Any) -> bytes:

@@ -116,6 +116,8 @@ def run_parallel(search: Search) -> None:
                     try:
                         outcome = future.result()
                     except Exception as err:  # the executor failed (e.g. a worker died more often than retried)
+                        if control.stop_requested.is_set():
+                            continue  # it went down with the stop (a child hit by the same Ctrl-C): stays pending
                         outcome = Outcome(FAILED, {}, describe_error(err), time.time() - started)
                     _finish(search, trial_id, proposal, outcome, started)
                 if search.trial_timeout is not None:

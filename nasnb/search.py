@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures as cf
+import functools
 import os
 import threading
 import time
@@ -28,9 +29,10 @@ from .budget import Budget
 from .deprecated import deprecated_resume
 from .evaluation.control import Control, sigint_stops
 from .evaluation.registry import describe_evaluator
-from .evaluation.runner import QUICK, STOP_GRACE, Job, Outcome, Runner, outcome_of
+from .evaluation.runner import QUICK, STOP_GRACE, Job, Outcome, Runner, not_stopped, outcome_of
 from .evaluation.weights import bind_run_dir
 from .events import EVENTS, STATES, Events  # noqa: F401  (re-exported)
+from .isolate import evaluate_isolated
 from .runs.load import trials_dataframe
 from .runs.record import RunRecorder, run_config
 from .runs.replay import ask_checked, check_matches
@@ -51,11 +53,10 @@ class Search(Events):
     ``executor`` (a concurrent.futures Executor, e.g. a Dask client's ``get_executor()``) evaluates
     up to ``n_workers`` proposals at once (default: the executor's real worker count), with up to
     ``max_pending`` asked ahead (default twice that, so no worker waits for the next task).
-    ``trial_timeout`` (seconds) fails a trial that takes longer and goes on; with ``isolate=True``
-    each evaluation runs in a child process, which the time limit or ``stop()`` kills outright
-    (for evaluators that hang where no stop request reaches them; see nasnb/isolate.py). ``fail_fast``: when the
-    first that many trials all fail with the same error, ``run()`` stops and raises SearchFailed,
-    since the problem is the setup, not the architectures (None to never stop).
+    ``trial_timeout`` (seconds) fails a trial that takes longer and goes on; ``isolate=True`` runs
+    each evaluation in a child process that the time limit or ``stop()`` kills (nasnb/isolate.py).
+    ``fail_fast``: when the first that many trials all fail with the same error, ``run()`` stops and
+    raises SearchFailed, since the problem is the setup, not the architectures (None to never stop).
     """
 
     def __init__(
@@ -253,7 +254,9 @@ class Search(Events):
         if job is None:  # not still running from before a stop
             self._start(trial_id, proposal)
             job = Job(trial_id, self.evaluator, proposal, self.metric, self._control.child())
-            if self._quick and self.trial_timeout is None:
+            if self.isolate:
+                job.evaluate = functools.partial(evaluate_isolated, self.executor)
+            elif self._quick and self.trial_timeout is None:
                 job.execute()  # the last evaluation took under QUICK seconds: no thread needed to walk away
             else:
                 self._jobs[trial_id] = self._runner.start(job)
@@ -275,14 +278,7 @@ class Search(Events):
 
     def _note_late(self, job: Job, outcome: Outcome) -> None:
         if self._recorder is not None:
-            self._recorder.note_late(
-                {
-                    "id": job.trial_id,
-                    "arch": str(job.proposal.arch),
-                    **outcome._asdict(),
-                    "note": "after its time limit",
-                }
-            )
+            self._recorder.note_late({"id": job.trial_id, "arch": str(job.proposal.arch), **outcome._asdict()})
 
     def run(self, background: bool = False) -> Search:
         """Step until the budget is spent or ``stop()``; with ``background`` return at once.
@@ -375,13 +371,7 @@ class Search(Events):
         busy = [i for i, job in list(self._jobs.items()) if not job.done.wait(min(grace, deadline - time.monotonic()))]
         if loop_alive or busy:
             what = "the search loop" if loop_alive else f"the evaluation of trial {busy[0]}"
-            warnings.warn(
-                f"{what} did not stop within {timeout or 0:g}s: the evaluator does not call "
-                "nasnb.evaluation.checkpoint() where it is now. It goes on in the background; its result "
-                "is used if it comes, and otherwise the trial is proposed again",
-                RuntimeWarning,
-                stacklevel=2,
-            )
+            warnings.warn(not_stopped(what, timeout), RuntimeWarning, stacklevel=2)
             return False
         return True
 

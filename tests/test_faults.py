@@ -32,6 +32,7 @@ from nasnb.strategies import STRATEGIES, get
 from tests.helpers.objectives import (
     digest,
     hangs_sometimes,
+    sleeps_forever,
     sleeps_forever_sometimes,
     stepwise,
     timed_out_reference,
@@ -267,6 +268,17 @@ def test_isolated_evaluations_that_sleep_for_ever_are_killed_and_the_search_goes
     compare([t for t in trials if t.ok], [t for t in expected if t.ok], "hung evaluator, isolate=True (killed)")
     assert load_run(tmp_path / "run").config["isolate"] is True  # resume_search kept isolating
     assert not set(_spawned_children()) - before, "an isolated evaluation outlived its search"
+
+
+def test_an_isolated_step_that_sleeps_for_ever_is_killed_at_its_time_limit():
+    before = set(_spawned_children())
+    search = Search(get_space("cell"), "random", sleeps_forever, budget=2, isolate=True, trial_timeout=1.0)
+    t0 = time.monotonic()
+    trial = search.step()
+    assert trial.status == "failed" and trial.error.startswith("TrialTimeout: no result within trial_timeout=1s")
+    assert time.monotonic() - t0 < 30 and not search.executor.pids  # killed, not left sleeping
+    search.close()
+    assert set(_spawned_children()) == before
 
 
 def test_the_child_check_sees_a_live_isolated_evaluation():

@@ -105,12 +105,13 @@ class Job:
         self.done = threading.Event()
         self.outcome: Outcome | None = None  # None once done: the evaluation was interrupted
         self.on_late: Callable[[Job, Outcome], None] | None = None
+        self.evaluate: Callable[..., Outcome] = evaluate  # (evaluator, proposal, metric): isolation swaps it
         self._lock = threading.Lock()
 
     def execute(self) -> None:
         try:
             with controlled(self.control):
-                outcome: Outcome | None = evaluate(self.evaluator, self.proposal, self.metric)
+                outcome: Outcome | None = self.evaluate(self.evaluator, self.proposal, self.metric)
         except EvaluationInterrupted:
             outcome = None
         except KeyboardInterrupt:  # only when run inline: the step is abandoned and the proposal stays pending
@@ -222,6 +223,16 @@ def outcome_of(
 def settle(job: Job, grace: float) -> bool:
     """Give a cancelled evaluation ``grace`` seconds to end; True if it did."""
     return job.done.wait(grace)
+
+
+def not_stopped(what: str, timeout: float | None) -> str:
+    """The warning ``Search.stop()`` gives when ``what`` (the loop, an evaluation) is still running."""
+    return (
+        f"{what} did not stop within {timeout or 0:g}s: the evaluator does not call "
+        "nasnb.evaluation.checkpoint() where it is now. It goes on in the background; its result "
+        "is used if it comes, and otherwise the trial is proposed again (Search(..., isolate=True) "
+        "runs evaluations in a child process that a stop kills)"
+    )
 
 
 def timeout_error(limit: float | None, ended: bool) -> str:

@@ -159,7 +159,7 @@ class RunRecorder:
     def note_late(self, record: dict[str, Any]) -> None:
         """A result that came after its trial was given up (time limit): kept for the record, never used."""
         # written even after close(): the note file is append-only and separate from the trial log
-        line = json.dumps(jsonable(record), separators=(",", ":")) + "\n"
+        line = json.dumps(jsonable({**record, "note": "after its time limit"}), separators=(",", ":")) + "\n"
         with open(self.path / LATE_FILE, "a", encoding="utf-8") as f:
             f.write(line)
 
