@@ -319,3 +319,31 @@ def test_the_deprecated_names_warn_and_still_work(tmp_path, planted):
     assert search.state == "running" and len(search.run().trials) == 3
     search.close()
     assert resume_search(tmp_path / "r", planted).done
+
+
+def test_an_executor_gets_one_evaluation_queued_per_worker_and_the_rule_is_checked(planted):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(3) as pool:
+        assert Search(CellSpace(), "random", planted, budget=2, executor=pool).max_pending == 6
+        assert Search(CellSpace(), "random", planted, budget=2, executor=pool, max_pending=3).max_pending == 3
+        with pytest.raises(ValueError, match="max_pending must be an int >= 1, got 0"):
+            Search(CellSpace(), "random", planted, budget=2, executor=pool, max_pending=0)
+        with pytest.raises(ValueError, match="isolate=True .* cannot be combined with executor="):
+            Search(CellSpace(), "random", planted, budget=2, executor=pool, isolate=True)
+    with pytest.raises(ValueError, match=r"max_pending=2 needs an executor \(executor=... or isolate=True\)"):
+        Search(CellSpace(), "random", planted, budget=2, max_pending=2)
+    assert Search(CellSpace(), "random", planted, budget=2, isolate=True).max_pending == 1  # the serial trajectory
+
+
+def test_a_queued_evaluation_is_not_charged_for_its_wait_against_the_time_limit():
+    from concurrent.futures import ThreadPoolExecutor
+
+    def slow(arch):
+        time.sleep(0.4)
+        return {"accuracy": 0.5}
+
+    with ThreadPoolExecutor(1) as pool:  # four asked at once, one runs: the last waits 1.2 s in the queue
+        search = Search(CellSpace(), "random", slow, budget=4, executor=pool, max_pending=4, trial_timeout=1.0)
+        search.run()
+    assert [t.status for t in search.trials] == ["ok"] * 4
