@@ -193,3 +193,20 @@ def test_run_records_are_named_and_read_only(tmp_path, planted):
     assert isinstance(run.trials, tuple) and run.problems == ()
     with pytest.raises(dataclasses.FrozenInstanceError):
         run.trials = ()
+
+
+def test_lines_in_another_key_order_or_with_tricky_text_read_back_the_same(tmp_path):
+    tricky = Trial(
+        id=0,
+        step=0,
+        arch='a","decision":{"x":1},"b\\"',
+        decision={"change": {"decision": "0->1", "metrics": {"accuracy": 1}}, "note": '","metrics":{}'},
+        metrics={"accuracy": 0.5, "curves": {"decision": [0.1]}},
+    )
+    other = Trial(id=1, step=1, arch="b", decision={"kind": "init"}, metrics={"accuracy": 0.25}, status="ok")
+    reordered = json.dumps({"metrics": other.metrics, "decision": other.decision, **json.loads(other.to_json())})
+    path = tmp_path / "trials.jsonl"
+    path.write_text(tricky.to_json() + "\n" + reordered + "\n")
+    log = read_trials(path)
+    assert log.trials == [tricky, other] and log.problems == []
+    assert log.trials[0].decision["note"] == '","metrics":{}' and log.trials[0].arch == tricky.arch

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -128,20 +129,39 @@ def read_trials(path: Path) -> TrialLog:
     return TrialLog(trials, problems, good)
 
 
+# the start of a line as Trial.to_json writes it, up to the decision; the arch is matched as a whole JSON
+# string, so the "decision" found after it is the record's own, never one nested inside a value
+_HEAD = re.compile(r'\{"id":-?\d+,"step":-?\d+,"arch":"(?:[^"\\]|\\.)*","decision":')
+_DECODER = json.JSONDecoder()
+
+
 def _read_all_at_once(data: bytes) -> list[Trial] | None:
     """Every line in one JSON parse (keys shared between records), or None if any line is bad.
 
     One ``json.loads`` over the whole log is several times faster than one per line and, since
-    the parser memoises object keys within a call, all records share their key strings.
+    the parser memoises object keys within a call, all records share their key strings. Each
+    decision is cut out of its line first and kept as text (``compact_trial``): it is parsed
+    once here to find where it ends, and again only if someone reads it.
     """
     body = data.rstrip(b"\n")
     if not body or not data.endswith(b"\n") or b"\n\n" in body:
         return None
     try:
-        records = json.loads(b"[" + body.replace(b"\n", b",") + b"]")
-        if len(records) != body.count(b"\n") + 1:  # a line holding two values: let the slow path name it
+        lines = body.decode("utf-8").split("\n")
+        decisions: list[str | None] = []
+        for n, line in enumerate(lines):
+            head = _HEAD.match(line)
+            if head is None:
+                decisions.append(None)
+                continue
+            start = head.end()
+            end = _DECODER.raw_decode(line, start)[1]
+            decisions.append(line[start:end])
+            lines[n] = line[:start] + "{}" + line[end:]
+        records = json.loads("[" + ",".join(lines) + "]")
+        if len(records) != len(lines):  # a line holding two values: let the slow path name it
             return None
-        return [compact_trial(r) for r in records]
+        return [compact_trial(r, d) for r, d in zip(records, decisions)]
     except (ValueError, TypeError, UnicodeDecodeError):
         return None
 
