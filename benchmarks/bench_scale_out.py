@@ -57,12 +57,33 @@ def rate(client: Client, evaluations: int, epochs: int, max_pending: int | None 
         executor=client.get_executor(),
         max_pending=max_pending,
     )
+    cpu = cpu_seconds()
     t0 = time.perf_counter()
     search.run()
     seconds = time.perf_counter() - t0
+    cpu = {k: v - cpu.get(k, 0.0) for k, v in cpu_seconds().items()}
     assert len(search.trials) == evaluations and all(t.ok for t in search.trials), search.trials
     busy = sum(t.seconds for t in search.trials) / (seconds * workers)
+    USAGE.setdefault(workers, []).append(cpu)
     return evaluations / seconds * 60, busy
+
+
+USAGE: dict[int, list[dict[str, float]]] = {}  # workers -> CPU seconds per search: this process, the workers
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds so far of this process (search loop, Dask scheduler and nannies) and of the worker processes."""
+    import psutil
+
+    def used(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return times.user + times.system
+
+    me = psutil.Process()
+    return {"loop+scheduler+nannies": used(me), "workers": sum(map(used, me.children()))}
 
 
 def _train_all(epochs: int, evaluations: int, start, _) -> float:
@@ -139,6 +160,10 @@ def main() -> None:
         print(f"2 workers: {two:6.1f} evaluations/min, busy {busy:4.0%} ({label})")
         met = "met" if two / one >= 1.8 else "missed"
         print(f"speed-up : {two / one:4.2f}x  ({label}; goal >= 1.8x -> {met})")
+    for workers, runs in sorted(USAGE.items()):
+        total = {k: sum(r[k] for r in runs) / len(runs) for k in runs[0]}
+        parts = ", ".join(f"{k} {v:.1f}" for k, v in total.items())
+        print(f"CPU seconds per search with {workers} worker(s): {parts}")
     if args.ceiling:
         print(f"ceiling  : {ceiling(args.epochs, args.evaluations):4.2f}x  (two plain processes vs one, same training)")
     load_after = os.getloadavg()
