@@ -213,18 +213,20 @@ def evaluate_isolated(executor: IsolatedExecutor, evaluator: Any, proposal: Any,
 
 
 def _dumps(value: Any) -> bytes:
+    """The call as bytes for the child (cloudpickle where installed); a TypeError saying why not."""
     try:
         import cloudpickle
 
-        return cloudpickle.dumps(value)
+        dumps = cloudpickle.dumps
     except ImportError:
-        pass
+        dumps = pickle.dumps
     try:
-        return pickle.dumps(value)
-    except (pickle.PicklingError, AttributeError, TypeError) as err:
+        return dumps(value)
+    except Exception as err:
+        hint = "" if dumps is not pickle.dumps else "; install cloudpickle for functions defined in a notebook"
         raise TypeError(
-            f"isolate=True sends the evaluator to a child process, but it cannot be pickled ({err}); "
-            "install cloudpickle (pip install cloudpickle) for functions defined in a notebook"
+            f"isolate=True sends the evaluator to a child process, but it cannot be pickled "
+            f"({type(err).__name__}: {str(err)[:200]}){hint}"
         ) from None
 
 

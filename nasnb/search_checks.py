@@ -73,6 +73,10 @@ def check_settings(search: Search, strategy_arg: Any, run_dir: Any) -> None:
             stacklevel=3,
         )
     check_evaluator(search.evaluator, search.space)
+    if search.isolate:
+        from .isolate import _dumps
+
+        _dumps(search.evaluator)  # a TypeError now, not at the first trial, if it cannot reach a child process
 
 
 def check_evaluator(evaluator: Any, space: BaseSpace) -> None:

@@ -334,6 +334,9 @@ def test_an_executor_gets_one_evaluation_queued_per_worker_and_the_rule_is_check
     with pytest.raises(ValueError, match=r"max_pending=2 needs an executor \(executor=... or isolate=True\)"):
         Search(CellSpace(), "random", planted, budget=2, max_pending=2)
     assert Search(CellSpace(), "random", planted, budget=2, isolate=True).max_pending == 1  # the serial trajectory
+    lock = threading.Lock()
+    with pytest.raises(TypeError, match=r"isolate=True .* cannot be pickled \(TypeError: cannot pickle '_thread.lock'"):
+        Search(CellSpace(), "random", lambda arch, lock=lock: {"accuracy": 0.5}, budget=2, isolate=True)
 
 
 def test_a_queued_evaluation_is_not_charged_for_its_wait_against_the_time_limit():
