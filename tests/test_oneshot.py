@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import chisquare
 
 from nasnb.data import load_dataset
@@ -165,3 +167,25 @@ def test_a_search_can_stop_training(data):
     control.stop_requested.set()
     with controlled(control), pytest.raises(EvaluationInterrupted):
         OneShot(**SMALL).fit(data, seed=0)
+
+
+def test_progress_reaches_a_search_and_the_notebook(data, capsys):
+    seen = []
+    with controlled(Control(on_progress=seen.append)):
+        result = OneShot(**{**SMALL, "verbose": 1}).fit(data, seed=0)
+        OneShot(**{**SMALL, "verbose": 1}).score(result, [CellSpace().parse(DEAD)] * 3, data)
+    assert [i["epoch"] for i in seen if "epoch" in i] == [1, 2]
+    assert [i["scored"] for i in seen if "scored" in i] == [1, 2, 3]
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("epoch 1/2: sampled paths' loss") and out[-1] == "scored 3/3 cells"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 10**6), min_size=3, max_size=30, unique=True), st.integers(1, 3))
+def test_rank_agreement_depends_on_ranks_only(values, k):
+    truth = np.arange(len(values), dtype=float)
+    plain = rank_agreement(values, truth, k=k)
+    stretched = rank_agreement(np.exp(np.asarray(values) / 10**5), truth**3, k=k)  # same orders
+    assert plain == stretched
+    assert rank_agreement(truth, values, k=k).top_overlap == plain.top_overlap  # symmetric without ties
+    assert 0.0 <= plain.top_overlap <= 1.0 and -1.0 <= plain.kendall <= 1.0
