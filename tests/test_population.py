@@ -101,7 +101,7 @@ def test_hyperparameters_vary_per_candidate_within_one_batch():
 @pytest.mark.parametrize("kind", ["sgd", "adam"])
 def test_stacked_optimizer_step_is_torchs_step_per_candidate(kind):
     """The core step, on planted gradients: each candidate's rows move as torch.optim moves its own net."""
-    from nasnb.evaluation.population import _StackedOptimizer
+    from nasnb.evaluation.population_optim import _StackedOptimizer
 
     nets = [build_model(ChainSpace().parse("fc8-relu-bn > fc8-relu"), (3,), 2) for _ in range(3)]
     population = stack(nets)
