@@ -39,6 +39,7 @@ from .batched_layers import (
     _stack_conv,
     _stack_norm,
 )
+from .batched_pool import PoolByMatmul
 from .cell import Cell, CellNetwork
 from .chain import ChainNetwork
 from .ops import ReLUConvBN, ResidualReduction
@@ -145,6 +146,11 @@ def _stack(mods: list[nn.Module], members: list[int], links: list[Link], where: 
         return _BatchedLinear(mods, members, links, where)
     if kind is nn.Flatten:
         return _Flatten(len(mods))
+    if kind in (nn.AvgPool2d, nn.AdaptiveAvgPool2d):
+        settings = {repr(m) for m in mods}
+        if len(settings) > 1:
+            raise StackError(f"{where}: the networks differ here: {sorted(settings)}")
+        return PoolByMatmul(first)
     if kind is nn.Dropout or kind in CHANNEL_WISE:
         settings = {repr(m) for m in mods}
         if len(settings) > 1:
