@@ -31,6 +31,7 @@ class BatchedCell(nn.Module):
         super().__init__()
         self.k = len(cells)
         self.ops = nn.ModuleDict()
+        self._rows: dict[tuple[str, int, torch.device], Tensor] = {}  # see rows()
         # plan[target] = [(source node, [(module key, whether all K candidates take part)])], one entry per edge
         self.plan: list[list[tuple[int, list[tuple[str, bool]]]]] = [[] for _ in range(N_NODES)]
         for edge in EDGES:
@@ -54,55 +55,95 @@ class BatchedCell(nn.Module):
             if groups:
                 self.plan[dst].append((src, groups))
 
+    def rows(self, name: str, b: int) -> Tensor:
+        """Rows of a ``(b*K, C*H*W)`` view that buffer ``name``'s candidates own, batch-major.
+
+        Gathering and scattering whole rows along dim 0 of a contiguous matrix is a memory copy
+        per row; the same selection along dim 1 of ``(b, K, C, H, W)`` is ATen's generic indexing
+        kernel, measured 10x slower.
+        """
+        index = getattr(self, name)
+        key = (name, b, index.device)
+        rows = self._rows.get(key)
+        if rows is None:
+            base = torch.arange(b, device=index.device).mul_(self.k).view(b, 1)
+            rows = self._rows[key] = (base + index.view(1, -1)).reshape(-1)
+        return rows
+
     def forward(self, x: Tensor) -> Tensor:
-        b, kc, h, w = x.shape
-        c = kc // self.k
-        nodes: list[Tensor | None] = [x.view(b, self.k, c, h, w)]
+        b, _, h, w = x.shape
+        nodes: list[Tensor | None] = [x]
         for target in range(1, N_NODES):
-            node: Tensor | None = None
-            owned = False  # whether node is a tensor of our own (in-place adds must not touch an op's output)
+            outs: list[Tensor] = []
+            rows: list[Tensor | None] = []  # None: the output holds all K candidates
             for src, groups in self.plan[target]:
                 inp = nodes[src]
                 if inp is None:
                     continue
-                indices = [None if full else getattr(self, f"index_{key}") for key, full in groups]
-                partial = [i for i in indices if i is not None]
-                parts = iter(_GatherGroups.apply(inp, *partial) if partial else ())
-                for (key, _), index in zip(groups, indices):
-                    part = inp if index is None else next(parts)
-                    n = part.shape[1]
-                    out = self.ops[key](part.reshape(b, n * c, h, w)).view(b, n, c, h, w)
-                    if index is None:
-                        node, owned = (out, False) if node is None else (node + out, True)
-                    elif node is None:
-                        node, owned = x.new_zeros((b, self.k, c, h, w)).index_add_(1, index, out), True
-                    elif owned:
-                        node.index_add_(1, index, out)
-                    else:
-                        node, owned = node.index_add(1, index, out), True
-            nodes.append(node)
+                if groups[0][1]:  # all K candidates chose one operation: no gathering
+                    outs.append(self.ops[groups[0][0]](inp))
+                    rows.append(None)
+                    continue
+                picked = [self.rows(f"index_{key}", b) for key, _ in groups]
+                parts = _GatherRows.apply(inp, self.k, *picked)
+                for (key, _), part, r in zip(groups, parts, picked):
+                    outs.append(self.ops[key](part.view(b, -1, h, w)))
+                    rows.append(r)
+            if not outs:
+                nodes.append(None)
+            elif len(outs) == 1 and rows[0] is None:
+                nodes.append(outs[0])
+            else:
+                nodes.append(_SumRows.apply(x.shape, self.k, rows, *outs))
         out = nodes[OUTPUT]
-        return x.new_zeros(x.shape) if out is None else out.reshape(b, kc, h, w)
+        return x.new_zeros(x.shape) if out is None else out
 
 
-class _GatherGroups(torch.autograd.Function):
-    """Several ``index_select``s of one tensor along dim 1, whose backward fills one gradient.
+class _GatherRows(torch.autograd.Function):
+    """Rows ``rows[g]`` of ``x`` seen as ``(B*K, C*H*W)``, one tensor per group; one gradient back.
 
     Separate ``index_select``s would each allocate a zero gradient of the whole input in the
-    backward pass; one edge with four operation groups would pay four times for it.
+    backward pass; here all groups add into one.
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, *indices: Tensor) -> tuple[Tensor, ...]:
-        ctx.save_for_backward(*indices)
-        ctx.shape = x.shape
-        return tuple(x.index_select(1, index) for index in indices)
+    def forward(ctx, x: Tensor, k: int, *rows: Tensor) -> tuple[Tensor, ...]:
+        flat = x.reshape(x.shape[0] * k, -1)
+        ctx.rows, ctx.shape, ctx.flat = rows, x.shape, flat.shape
+        return tuple(flat.index_select(0, r) for r in rows)
 
     @staticmethod
     def backward(ctx, *grads: Tensor) -> tuple[Tensor | None, ...]:
-        indices = ctx.saved_tensors
-        grad = grads[0].new_zeros(ctx.shape)
-        for index, g in zip(indices, grads):
+        grad = grads[0].new_zeros(ctx.flat)
+        for r, g in zip(ctx.rows, grads):
             if g is not None:
-                grad.index_add_(1, index, g)
-        return (grad, *([None] * len(indices)))
+                grad.index_add_(0, r, g.reshape(len(r), -1))
+        return (grad.view(ctx.shape), None, *([None] * len(ctx.rows)))
+
+
+class _SumRows(torch.autograd.Function):
+    """A node ``(B, K*C, H, W)``: the sum of its edges' outputs in the cell's edge order.
+
+    Each output covers all K candidates (its rows are None) or the candidates that own ``rows``
+    of the node seen as ``(B*K, C*H*W)``. Adding in edge order keeps each candidate's sum the one
+    its own ``Cell`` computes; candidates that no edge reaches get zeros.
+    """
+
+    @staticmethod
+    def forward(ctx, shape: torch.Size, k: int, rows: list[Tensor | None], *outs: Tensor) -> Tensor:
+        ctx.rows, ctx.k, ctx.shapes = rows, k, [o.shape for o in outs]
+        node = outs[0].clone() if rows[0] is None else outs[0].new_zeros(shape)
+        flat = node.view(shape[0] * k, -1)
+        for i, (out, r) in enumerate(zip(outs, rows)):
+            if r is None:
+                if i:
+                    node.add_(out)
+            else:
+                flat.index_add_(0, r, out.reshape(len(r), -1))
+        return node
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
+        flat = grad.reshape(grad.shape[0] * ctx.k, -1)
+        grads = [grad if r is None else flat.index_select(0, r).view(s) for r, s in zip(ctx.rows, ctx.shapes)]
+        return (None, None, None, *grads)
