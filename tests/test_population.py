@@ -55,6 +55,42 @@ def test_stacked_networks_compute_each_candidates_own_function():
         torch.testing.assert_close(out[:, k], net(x[:, k]), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("pool", "size"),
+    [
+        (torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False), (8, 8)),  # the cell's pooling
+        (torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=True), (5, 7)),
+        (torch.nn.AvgPool2d(2, stride=2, ceil_mode=True), (7, 7)),  # the reduction's shortcut, odd size
+        (torch.nn.AdaptiveAvgPool2d(1), (4, 4)),  # the head
+        (torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False), (28, 28)),  # too big: ATen's own
+    ],
+)
+def test_pooling_by_matmul_is_the_modules_pooling(pool, size):
+    from nasnb.nn.batched_pool import PoolByMatmul
+
+    batched = PoolByMatmul(pool)
+    x = torch.randn(3, 6, *size, dtype=torch.float64, requires_grad=True)
+    out, want = batched(x), pool(x)
+    assert out.shape == want.shape
+    torch.testing.assert_close(out, want, rtol=1e-12, atol=1e-12)
+    grad = torch.randn_like(want)  # and the backward pass: the transposed matrix
+    got, expected = torch.autograd.grad(out, x, grad)[0], torch.autograd.grad(want, x, grad)[0]
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_pooling_matrix_of_a_3x3_map_by_hand():
+    from nasnb.nn.batched_pool import PoolByMatmul
+
+    # 3x3 average pooling, padding ignored: the corner averages its 2x2 block, the centre all nine
+    p, size = PoolByMatmul(torch.nn.AvgPool2d(3, 1, 1, count_include_pad=False)).matrix(
+        3, 3, torch.device("cpu"), torch.float64
+    )
+    assert size == (3, 3)
+    assert p[:, 0].tolist() == [0.25, 0.25, 0, 0.25, 0.25, 0, 0, 0, 0]
+    assert p[:, 4].tolist() == [1 / 9] * 9
+    assert p[:, 1].tolist() == pytest.approx([1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6, 0, 0, 0])
+
+
 def test_one_step_matches_separate_trainers():
     pop = PopulationTrainer(**QUICK, epochs=1, max_steps=1)
     results = pop.evaluate_batch(MIXED)
