@@ -1,7 +1,7 @@
 """Train a population at once: K candidate networks in one batched pass.
 
-For the small networks a course uses, a CPU spends most of a training step in per-operation
-overhead rather than arithmetic. ``PopulationTrainer`` trains K architectures as one stacked
+Small networks leave a GPU idle, and each operation costs a fixed overhead besides its arithmetic;
+both are shared by K candidates trained as one. ``PopulationTrainer`` trains K architectures as one stacked
 network (``nasnb.nn.batched``): each candidate keeps its own weights, initialisation, data order,
 learning rate and optimiser state, and the recipe is ``Trainer``'s, step for step, so each
 candidate ends with the weights and metrics a separate ``Trainer`` run would give (to
@@ -10,12 +10,16 @@ floating-point tolerance: grouped kernels sum in a different order than single o
     trainer = PopulationTrainer(dataset="digits", epochs=3)
     results = trainer.evaluate_batch(archs)  # one metrics mapping per architecture
 
-Where it pays, measured (``benchmarks/bench_population.py``, 2 shared CPU cores, one thread): on
-8x8 digits the batch trains about 1.1-1.4x more candidates per hour than one-at-a-time ``Trainer``;
-on 28x28 Fashion-MNIST it is *slower* (0.5-0.8x), because oneDNN's grouped convolution and average
-pooling on the stacked tensor cost more per candidate than the single kernels once the images are
-large. The design target was a GPU, where one small network leaves the chip idle; the code is
-device-agnostic but untested on CUDA here.
+Where it pays, measured (``benchmarks/bench_population.py``, 2 CPU cores shared with a load average
+of 8-16, one torch thread, CPU time of the process): on 8x8 digits the batch trains about 1.1x,
+1.2x, 1.35x and 1.7x more candidates per hour than one-at-a-time ``Trainer`` at K = 1, 4, 16 and 64;
+on 28x28 Fashion-MNIST it is *slower* (about 0.5x): a stacked activation of K = 16 candidates is
+51 MB and streams through memory in every operation, where one candidate's 3 MB stays in cache.
+The CPU ceiling is the convolution: one grouped convolution over K candidates costs about 1.5x
+less than K single ones (oneDNN), and with BatchNorm it is ~60 % of a population step, so ~3x is
+out of reach on a CPU (see ``benchmarks/bench_population.py`` for the profile). The design target
+is a GPU, where one small network leaves the chip idle; the code is device-agnostic but untested
+on CUDA here.
 
 A candidate whose loss becomes NaN fails alone: it is left out of the loss from that step on,
 its weights are zeroed so it computes zeros, and the others train on. ``Search`` uses batches
