@@ -20,7 +20,7 @@ from scipy.stats import wilcoxon
 
 from nasnb import CellSpace, HyperSpace, ProductSpace, Search
 from nasnb.evaluation import Trainer
-from nasnb.explain import compare_estimators, op_importance, plot_decision_importance
+from nasnb.explain import compare_estimators, plot_decision_importance
 from nasnb.spaces import hyperparameters, network_part
 
 torch.set_num_threads(1)  # small networks on a shared CPU run fastest on one thread
@@ -62,7 +62,7 @@ print("recipe", hyperparameters(example))
 # trials are not one: evolution keeps proposing near its winners, so their ops look good whether
 # they cause the accuracy or not. So: a **random** search of 40 configurations, each trained for two
 # epochs on the digits with a small network (4 channels). It is the slow cell of this notebook,
-# about a quarter of a second per training on an idle core.
+# a fraction of a second per training on an idle core.
 
 # %%
 trainer = Trainer("digits", epochs=2, network={"channels": 4}, threads=1, device="cpu")
@@ -85,13 +85,16 @@ print(frame.groupby("lr")["accuracy"].agg(["count", "mean"]).round(3).to_string(
 # ## Which decisions mattered?
 #
 # `op_importance` (notebook 6) works on any space with named decisions, so it treats `lr` exactly
-# like edge `1->3`: an option's *effect* is how much the trials that chose it beat the average
-# option of the same decision; a decision's *importance* is the spread of its option effects, after
-# subtracting what sampling noise alone would give (clipped at 0), with a bootstrap interval.
-# The **forest** estimator is a variance decomposition in the spirit of fANOVA (Hutter et al. 2014):
-# a random forest learns accuracy from all ten decisions, and each decision's importance is how much
-# the forest's prediction changes when that decision is shuffled — it also sees interactions, such as a
-# learning rate that only works with some batch sizes.
+# like edge `1->3`; `compare_estimators` runs it with both of its estimators. The **marginal** one:
+# an option's *effect* is how much the trials that chose it beat the average option of the same
+# decision; a decision's *importance* is the spread of its option effects, after subtracting what
+# sampling noise alone would give (clipped at 0), with a bootstrap interval.
+# The **forest** estimator fits a random forest that predicts accuracy from all ten decisions, the
+# model fANOVA (Hutter et al. 2014) is built on. fANOVA then splits the variance of the forest's
+# predictions among the decisions; nasnb's forest asks a simpler question of it — how much worse does
+# the forest predict trials it has not seen when one decision's column is shuffled? — and reports that
+# in the same units as the marginal importance. A forest sees interactions that a difference of
+# means averages away, such as a learning rate that only works with some batch sizes.
 
 # %%
 both = compare_estimators(search, n_bootstrap=200, seed=0)
@@ -99,7 +102,7 @@ fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=False)
 plot_decision_importance(both.marginal, ax=axes[0])
 plot_decision_importance(both.forest, ax=axes[1])
 axes[0].set_title("marginal (differences of means)", fontsize=9)
-axes[1].set_title("forest (permutation, fANOVA-style)", fontsize=9)
+axes[1].set_title("random forest (permutation)", fontsize=9)
 fig.tight_layout()
 
 # %%
