@@ -72,10 +72,18 @@ for name in ("lr", "batch_size", "weight_decay", "dropout"):
     frame[name] = [hyperparameters(joint.parse(a))[name] for a in frame["arch"]]
 
 # %%
+print(f"validation accuracy from {frame['accuracy'].min():.2f} to {frame['accuracy'].max():.2f}")
+by_lr = frame.groupby("lr")["accuracy"].agg(["count", "mean"])
+print(by_lr.round(3).to_string())
+
+# %% [markdown]
+# Printed numbers from real training can differ in their last digit on another CPU (floating-point
+# kernels differ), so the cells this notebook's tests compare print only what must hold:
+
+# %%
 # NBVAL_CHECK_OUTPUT
 print(f"{len(search.trials)} trainings, {sum(t.ok for t in search.trials)} ok; "
-      f"validation accuracy from {frame['accuracy'].min():.2f} to {frame['accuracy'].max():.2f}")
-print(frame.groupby("lr")["accuracy"].agg(["count", "mean"]).round(3).to_string())
+      f"the best mean accuracy at lr = {by_lr['mean'].idxmax()}")
 
 # %% [markdown]
 # Two epochs are not many: at the smallest learning rate most networks have barely left chance
@@ -106,11 +114,17 @@ axes[1].set_title("random forest (permutation)", fontsize=9)
 fig.tight_layout()
 
 # %%
-# NBVAL_CHECK_OUTPUT
 table = both.marginal.decisions[["decision", "importance", "low", "high"]].rename(columns={"importance": "marginal"})
 table = table.merge(both.decisions[["decision", "forest"]], on="decision")
 print(table.round(3).to_string(index=False))
 print(f"rank agreement of the two estimators over the ten decisions: {both.decision_spearman:.2f}")
+
+# %%
+# NBVAL_CHECK_OUTPUT
+edges = [d for d in joint.choices if "->" in d]
+print("top two, marginal:", list(table["decision"][:2]), "| forest:", list(table.sort_values("forest")["decision"][-2:][::-1]))
+print("batch_size's interval excludes 0:", bool(table.set_index("decision").loc["batch_size", "low"] > 0))
+print("every edge's interval reaches 0:", bool((table.set_index("decision").loc[edges, "low"] <= 0).all()))
 
 # %% [markdown]
 # Read the intervals before the ranking. With 40 trainings spread over ten decisions, each option is
@@ -148,9 +162,11 @@ def paired(decision, a, b, seeds):
 gaps = paired("lr", 0.1, 0.01, range(8))
 
 # %%
+print("lr 0.1 − lr 0.01, per seed:", np.round(gaps, 2), f"mean {gaps.mean():+.3f}")
+
+# %%
 # NBVAL_CHECK_OUTPUT
-print("lr 0.1 − lr 0.01, per seed:", np.round(gaps, 2))
-print(f"mean {gaps.mean():+.3f}; lr 0.1 better on {int((gaps > 0).sum())}, worse on {int((gaps < 0).sum())}, "
+print(f"lr 0.1 better on {int((gaps > 0).sum())}, worse on {int((gaps < 0).sum())}, "
       f"tied on {int((gaps == 0).sum())} of {len(gaps)} seeds; Wilcoxon p = {wilcoxon(gaps).pvalue:.3f}")
 
 # %% [markdown]
@@ -192,7 +208,7 @@ check("15.1", q151, expect=1687500, hint="build `ProductSpace(arch=CellSpace(), 
 
 # %% [markdown]
 # **15.2** In the random search above, what was the mean validation accuracy of the trials with
-# `batch_size = 32` minus that of the trials with `batch_size = 128` (3 decimals)?
+# `batch_size = 32` minus that of the trials with `batch_size = 128` (2 decimals)?
 
 # %% [answer 15.2]
 q152 = ...  # a number
@@ -202,7 +218,7 @@ q152 = by_batch[32] - by_batch[128]
 ### END SOLUTION
 
 # %% [check 15.2]
-check("15.2", q152, expect=0.330, decimals=3, hint="`frame.groupby('batch_size')['accuracy'].mean()`, then subtract the two values")
+check("15.2", q152, expect=0.33, decimals=2, hint="`frame.groupby('batch_size')['accuracy'].mean()`, then subtract the two values")
 
 # %% [markdown]
 # **15.3** Put the screening's clearest result to the paired test: `paired("batch_size", 32, 128, range(8))`.
