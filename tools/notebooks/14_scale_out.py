@@ -32,14 +32,15 @@ os.makedirs("runs/14_scale_out")
 # you would connect the same `Client` to a scheduler's address instead (`docs/scale-out.md` shows
 # how) and nothing else in this notebook would change. Two workers with one thread each: small
 # networks train fastest one per core, and Binder gives us two cores. (`client.dashboard_link` opens
-# Dask's live dashboard when `bokeh` is installed; we switch it off here.)
+# Dask's live dashboard when `bokeh` is installed; `":0"` lets it take any free port, so two notebooks
+# with a cluster each do not collide.)
+
+# %%
+cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=logging.ERROR)
+client = Client(cluster)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-cluster = LocalCluster(
-    n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-)
-client = Client(cluster)
 print(f"{len(client.nthreads())} workers, {sum(client.nthreads().values())} threads in all")
 
 # %% [markdown]
@@ -48,8 +49,8 @@ print(f"{len(client.nthreads())} workers, {sum(client.nthreads().values())} thre
 # `Search(..., executor=client.get_executor())` evaluates through the cluster: it keeps as many
 # proposals out as the cluster has worker threads, and each worker process evaluates one. To keep
 # the lesson about scale-out rather than training, the evaluator is the benchmark table
-# (`TableEvaluator`: a lookup of the 4,975 cells trained on the digits), so 60 evaluations take a
-# second; a `Trainer` goes through the cluster the same way.
+# (`TableEvaluator`: a lookup of the 4,975 cells trained on the digits), so 60 evaluations take a few
+# seconds; a `Trainer` goes through the cluster the same way.
 #
 # Results come back in whatever order the workers finish, and they are written to the run log the
 # moment they arrive. But the strategy is **told** them in the order it asked for them. What it saw,
