@@ -23,8 +23,14 @@ worst. The latency target fails because this cell spends its time in 3x3 stride-
 int8 pooling has no vectorised kernel in either runtime: torch's quantised avg_pool2d took 994 us
 against 822 us in fp32 on a [64, 8, 8, 8] input, and 91 us (NHWC) at 16 channels. The convolutions
 themselves do get faster. onnxruntime fp32 was the fastest deployment of all: 8x torch eager at batch 64.
+Tried and dropped: each pool as a fixed depthwise 3x3 convolution (weights 1/9) times a border
+correction (9 / window size), exact in float32 (max difference 1.9e-6), made the FX int8 model no
+faster (0.91x against 1.00x at batch 64): the quantised convolution and the quantised multiply by
+the correction cost as much as the pooling they replaced.
 
-    python benchmarks/bench_int8.py [--channels 8 16 32] [--repeats 40]
+``nasnb export RUN --format onnx-int8`` writes the "onnx int8 QOperator compact" row's file.
+
+    python benchmarks/bench_int8.py [--channels 8 16 32] [--repeats 15]
 
 Timings on a shared machine are noisy; ratios within one run are what to read.
 """
@@ -47,6 +53,7 @@ import torch
 
 from nasnb.compress.quantize import to_int8
 from nasnb.data import load_dataset
+from nasnb.deploy.onnx_int8 import compact_onnx
 from nasnb.evaluation import Trainer
 from nasnb.evaluation.recipes import recipe
 from nasnb.evaluation.table import load_table
@@ -66,25 +73,11 @@ def state_dict_breakdown(model: torch.nn.Module) -> dict[str, int]:
     return {"file": size, "entries": len(infos), "tensor_data": data, "pickle": pickle, "zip": size - data - pickle}
 
 
-def compact_onnx(src: str, dst: str) -> None:
-    """Rename every internal tensor to a short hex id and drop node names: same graph, fewer bytes."""
+def compact_copy(src: str, dst: str) -> None:
+    """``src`` with short tensor names (``nasnb.deploy.onnx_int8.compact_onnx``, what ``format="onnx-int8"`` writes)."""
     import onnx
 
-    model = onnx.load(src)
-    graph = model.graph
-    keep = {v.name for v in graph.input} | {v.name for v in graph.output} | {""}
-    names: dict[str, str] = {}
-
-    def short(name: str) -> str:
-        return name if name in keep else names.setdefault(name, format(len(names), "x"))
-
-    for tensor in graph.initializer:
-        tensor.name = short(tensor.name)
-    for node in graph.node:
-        node.name = ""
-        node.input[:] = [short(n) for n in node.input]
-        node.output[:] = [short(n) for n in node.output]
-    del graph.value_info[:]
+    model = compact_onnx(onnx.load(src))
     onnx.save(model, dst)
     onnx.checker.check_model(dst)
 
@@ -126,7 +119,7 @@ def onnx_models(model: torch.nn.Module, data, folder: str) -> dict[str, str]:
         )
         paths[f"onnx int8 {fmt}"] = path
     for name, path in list(paths.items()):
-        compact_onnx(path, path + ".compact")
+        compact_copy(path, path + ".compact")
         paths[name + " compact"] = path + ".compact"
     return paths
 
