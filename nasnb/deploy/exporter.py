@@ -107,15 +107,7 @@ def check_inputs(trained: TrainedModel) -> torch.Tensor:
 
 
 def _export_onnx(model: torch.nn.Module, inputs: torch.Tensor, out: Path, opset: int, written: list[Path]) -> dict:
-    ort = _onnxruntime()
-    data = onnx_bytes(model, inputs, opset)
-    with open(out, "xb") as f:
-        written.append(out)
-        f.write(data)
-    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"input": inputs.numpy()})[0]
-    with torch.no_grad():
-        want = model(inputs).numpy()
+    got, want = write_and_run(onnx_bytes(model, inputs, opset), out, written, model, inputs)
     diff = float(abs(got - want).max())
     if not diff <= ONNX_TOLERANCE:
         raise ExportError(
@@ -123,6 +115,19 @@ def _export_onnx(model: torch.nn.Module, inputs: torch.Tensor, out: Path, opset:
             f"{len(inputs)} test inputs; the file was removed. Try another opset (opset={opset + 1})"
         )
     return {"onnxruntime_max_abs_diff": diff, "checked_inputs": len(inputs), "opset": opset}
+
+
+def write_and_run(data: bytes, out: Path, written: list[Path], model: torch.nn.Module, inputs: torch.Tensor):
+    """Write an ONNX file (never over an existing one), then (onnxruntime's outputs, PyTorch's) on ``inputs``."""
+    ort = _onnxruntime()
+    with open(out, "xb") as f:
+        written.append(out)
+        f.write(data)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": inputs.numpy()})[0]
+    with torch.no_grad():
+        want = model(inputs).numpy()
+    return got, want
 
 
 def _onnxruntime():

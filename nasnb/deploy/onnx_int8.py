@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .exporter import ExportError, _onnxruntime, onnx_bytes
+from .exporter import ExportError, _onnxruntime, onnx_bytes, write_and_run
 from .models import TrainedModel
 
 MIN_AGREEMENT = 0.95
@@ -94,7 +94,7 @@ def export_onnx_int8(
 
     from ..data import load_dataset
 
-    ort = _onnxruntime()
+    _onnxruntime()  # the ImportError that says what to install, before any work
     record = trained.record
     data = load_dataset(record["dataset"], subset=record.get("subset"), seed=record.get("data_seed", 0))
     calibration = data.train.x[:CALIBRATION_IMAGES].float().numpy()
@@ -110,13 +110,7 @@ def export_onnx_int8(
         ) from err
     finally:
         logger.setLevel(level)
-    with open(out, "xb") as f:
-        written.append(out)
-        f.write(int8_onnx)
-    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"input": inputs.numpy()})[0]
-    with torch.no_grad():
-        want = model(inputs).numpy()
+    got, want = write_and_run(int8_onnx, out, written, model, inputs)
     agreement = float((got.argmax(1) == want.argmax(1)).mean())
     if not agreement >= MIN_AGREEMENT:
         raise ExportError(
