@@ -8,21 +8,31 @@ This benchmark takes that cell apart, side by side in one run (interleaved timin
   frozen TorchScript, ONNX, and ONNX quantised by onnxruntime (QDQ and QOperator formats), each also
   with its tensor names shortened ("compact": names are most of a tiny ONNX int8 file);
 * latency: torch eager fp32/int8 (fbgemm, qnnpack), frozen TorchScript, onnxruntime fp32/int8;
-* where the time goes: torch.profiler's share of avg-pooling, convolution and the rest at batch 64.
+* where the time goes: torch.profiler's four most expensive operators at batch 64, fp32 and int8.
 
 FX already folds every BatchNorm into its convolution before quantising (the int8 graph has no BN
 inside the cells); the cells' ops are ReLU -> Conv -> BN, so there is no conv-bn-relu triple to fuse.
 onnxruntime quantises only Conv, Gemm and Add here: with its default (every op it can), the int8
 model's test accuracy fell to chance (measured: 0.108).
 
-Measured here (8 channels, 2-core machine shared by six jobs, ``--channels 8``; int8 vs fp32):
-torch FX fbgemm file 1.72x, b64 1.02x; TorchScript int8 1.70x, 1.10x; onnxruntime QOperator
-compact 2.82x (3.80x against the torch.save fp32 baseline), b64 0.15x; accuracy -0.28 points at
-worst. The latency target fails because this cell spends its time in 3x3 stride-1 average pooling
-(57 % of torch fp32 at batch 64; 54 % of onnxruntime int8 in QLinearAveragePool), and at 8 channels
-int8 pooling has no vectorised kernel in either runtime: torch's quantised avg_pool2d took 994 us
-against 822 us in fp32 on a [64, 8, 8, 8] input, and 91 us (NHWC) at 16 channels. The convolutions
-themselves do get faster. onnxruntime fp32 was the fastest deployment of all: 8x torch eager at batch 64.
+Measured here (2-core machine shared by six jobs; int8 against fp32 in the same format and runtime):
+
+* 8 channels (the table's cell): torch FX fbgemm file 1.72x, batch-64 speed-up 1.02-1.47x over five
+  runs (no run reached 1.5x); TorchScript int8 1.70x, 1.01-1.52x; onnxruntime int8 QOperator with
+  compact names 2.82x (3.80x against the torch.save fp32 file that bench_compress compares with),
+  0.13-0.15x (four runs, timed in blocks); accuracy -0.28 points at worst (one test image).
+* 16 / 32 channels: torch FX fbgemm file 2.71x / 3.47x, batch 64 2.11x / 3.41x, accuracy +0.00 / +0.28.
+
+Where the time goes at 8 channels, batch 64, per forward pass (torch.profiler): fp32 convolutions
+6.4 ms and average pooling 5.3 ms (7 calls); int8 convolutions 3.4 ms (1.9x faster: 8 channels fill
+few of the int8 SIMD lanes) and average pooling 4.0 ms. Pooling is nearly half of the float model
+and int8 barely speeds it up (torch's quantised avg_pool2d has a vectorised NHWC kernel only from 16
+channels: 91 us there against 994 us at 8 channels on a comparable input), so 1.5x is about the
+ceiling. onnxruntime's int8 is slower than its float32 at every width: 54 % of its int8 time went to
+QLinearAveragePool, while its float32 (MLAS) was the fastest deployment of all, 8.7x torch eager at
+batch 64. Files: in torch.save, every tensor is a zip record with a pickle entry (fp32: 52.0 kB of
+tensors in a 72.4 kB file; int8: 15.5 kB of tensors, 9.5 kB pickle, 17.0 kB zip records, 92 entries,
+because each layer adds a scale and a zero point); ONNX with short names keeps little beyond the numbers.
 Tried and dropped: each pool as a fixed depthwise 3x3 convolution (weights 1/9) times a border
 correction (9 / window size), exact in float32 (max difference 1.9e-6), made the FX int8 model no
 faster (0.91x against 1.00x at batch 64): the quantised convolution and the quantised multiply by
@@ -124,8 +134,8 @@ def onnx_models(model: torch.nn.Module, data, folder: str) -> dict[str, str]:
     return paths
 
 
-def time_shares(model: torch.nn.Module, x: torch.Tensor) -> dict[str, float]:
-    """Share of self CPU time in avg-pooling, convolution and everything else (torch.profiler, 10 passes)."""
+def time_shares(model: torch.nn.Module, x: torch.Tensor, top: int = 4) -> list[tuple[str, float, int]]:
+    """The ``top`` operators by self CPU time (torch.profiler, 10 passes): (name, ms per pass, calls per pass)."""
     from torch.profiler import ProfilerActivity, profile
 
     with torch.no_grad():
@@ -133,12 +143,8 @@ def time_shares(model: torch.nn.Module, x: torch.Tensor) -> dict[str, float]:
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             for _ in range(10):
                 model(x)
-    shares = {"avg_pool": 0.0, "conv": 0.0, "other": 0.0}
-    for event in prof.key_averages():
-        kind = "avg_pool" if "avg_pool2d" in event.key else "conv" if "conv" in event.key else "other"
-        shares[kind] += event.self_cpu_time_total
-    total = sum(shares.values())
-    return {k: v / total for k, v in shares.items()}
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:top]
+    return [(e.key, e.self_cpu_time_total / 10 / 1000, e.count // 10) for e in events]
 
 
 def interleaved(runners: dict, inputs: dict, repeats: int, calls: int = 3) -> dict[str, float]:
@@ -260,8 +266,8 @@ def bench(channels: int, repeats: int) -> None:
         )
     x64 = data.test.x[:64]
     for name, model in (("torch fp32", fp32), ("torch int8 fbgemm", int8["fbgemm"])):
-        shares = time_shares(model, x64)
-        print(f"  where {name} spends batch 64: " + ", ".join(f"{k} {100 * v:.0f} %" for k, v in shares.items()))
+        ops = ", ".join(f"{op} {ms:.2f} ms ({calls}x)" for op, ms, calls in time_shares(model, x64))
+        print(f"  where {name} spends batch 64: {ops}")
 
 
 def main() -> None:
