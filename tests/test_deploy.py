@@ -150,9 +150,10 @@ def test_onnx_export_matches_onnxruntime_on_real_inputs(run_all, tmp_path):
 
 def test_int8_onnx_export_is_smaller_agrees_with_pytorch_and_is_served(run_all, tmp_path):
     import onnx
+    import onnxruntime as ort
 
     from nasnb.deploy.monitor import serving_function
-    from nasnb.deploy.onnx_int8 import QUANTISED_OPS
+    from nasnb.deploy.onnx_int8 import QUANTISED_OPS, session_options
 
     float_out, int8_out = tmp_path / "model.onnx", tmp_path / "model-int8.onnx"
     export(run_all, float_out, format="onnx")
@@ -172,6 +173,9 @@ def test_int8_onnx_export_is_smaller_agrees_with_pytorch_and_is_served(run_all, 
     want = load_model(run_all, "best")(x).detach().numpy().argmax(1)
     assert (got == want).mean() == pytest.approx(checks["top1_agreement"]) and checks["top1_agreement"] >= 0.95
     assert result.card["model"]["format"] == "onnx-int8"
+    levels = ort.GraphOptimizationLevel
+    assert session_options(int8_out).graph_optimization_level == levels.ORT_ENABLE_BASIC  # no QLinearAveragePool
+    assert session_options(float_out).graph_optimization_level == levels.ORT_ENABLE_ALL
 
 
 def test_torchscript_export_scripts_and_state_dict_round_trips(run_all, tmp_path):
