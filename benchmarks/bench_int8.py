@@ -21,7 +21,7 @@ QLinearAveragePool, the slow int8 pooling kernel.
 
 Measured here (2-core machine shared by six jobs; int8 against fp32 in the same format and runtime):
 
-* 8 channels (the table's cell): torch FX fbgemm file 1.72x, batch-64 speed-up 1.02-1.47x over five
+* 8 channels (the table's cell): torch FX fbgemm file 1.72x, batch-64 speed-up 1.02-1.47x over six
   runs (no run reached 1.5x); TorchScript int8 1.70x, 1.01-1.52x; onnxruntime int8 QOperator with
   compact names 2.82x (3.80x against the torch.save fp32 file that bench_compress compares with),
   0.13-0.16x (five runs, timed in blocks), with basic graph optimisation 0.94x (1.86 ms, 6.7x torch
