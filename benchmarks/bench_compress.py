@@ -3,8 +3,8 @@
 The teacher/baseline is the table's best cell (by validation accuracy) trained again with the table's
 recipe (8 channels, 6 epochs). Each technique's size ratio (file as ``torch.save`` writes the state
 dict, and the tensors alone), latency ratio at batch 1 and 64 and accuracy change on the test split
-are printed against it. Latencies are taken interleaved (baseline, then each model, round after
-round, one torch thread) and the median per model is kept, so drift on a shared machine hits all alike.
+are printed against it. Latencies are taken in rounds (each model in turn, warmed by two calls, then
+timed for three; one thread) and the median per model is kept, so drift on a shared machine hits all alike.
 
 Targets (issue 12): int8 >= 3x smaller and >= 1.5x faster at batch 64 with <= 1 point loss; 50 %
 structured pruning with fine-tuning <= 1 point loss; the distilled student above the same student
