@@ -108,6 +108,8 @@ print(int8.layers[:3])
 # pooling* edges as much as in its convolutions, and at 8 channels int8 pooling has no fast kernel
 # (in torch nor in onnxruntime): the convolutions get about twice as fast, the pooling hardly at
 # all. Wider layers are where int8 pays: at 16 and 32 channels it was 2.1× and 3.4× faster at batch 64.
+# To *ship* a small file, export the int8 model as ONNX (notebook 10, `format="onnx-int8"`): with
+# short tensor names it was 3.8× smaller than the float32 file above, for 0.28 points of accuracy.
 #
 # ## 2 · Pruning, and what the accuracy depends on
 #
