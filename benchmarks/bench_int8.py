@@ -2,7 +2,7 @@
 
 ``bench_compress.py`` measured int8 (torch FX, fbgemm) at the table's best cell, 8 channels: 1.7x smaller
 file, about 1.1x faster at batch 64, short of the issue's targets (>= 3x smaller, >= 1.5x faster, <= 1 point).
-This benchmark takes that cell apart, side by side in one run (interleaved timing, one thread):
+This benchmark takes that cell apart, side by side in one run (timed in rounds as bench_compress does, one thread):
 
 * file: fp32 and int8 as ``torch.save`` state dicts (split into tensor bytes, pickle and zip overhead),
   frozen TorchScript, ONNX, and ONNX quantised by onnxruntime (QDQ and QOperator formats), each also
@@ -24,7 +24,7 @@ Measured here (2-core machine shared by six jobs; int8 against fp32 in the same 
 * 8 channels (the table's cell): torch FX fbgemm file 1.72x, batch-64 speed-up 1.02-1.47x over six
   runs (no run reached 1.5x); TorchScript int8 1.70x, 1.01-1.52x; onnxruntime int8 QOperator with
   compact names 2.82x (3.80x against the torch.save fp32 file that bench_compress compares with),
-  0.13-0.16x (five runs, timed in blocks), with basic graph optimisation 0.94x (1.86 ms, 6.7x torch
+  0.13-0.16x (five runs, timed in blocks), with basic graph optimisation 0.37-0.94x (best 1.86 ms, 6.7x torch
   eager fp32 at batch 64); accuracy -0.28 points at worst (one test image).
 * 16 / 32 channels: torch FX fbgemm file 2.71x / 3.47x, batch 64 2.09-2.11x / 2.71-3.41x, accuracy
   +0.00 / +0.28; onnxruntime int8 (basic) 0.66x / 0.96x its float32.
@@ -39,11 +39,12 @@ Where the time goes at 8 channels, batch 64, per forward pass (torch.profiler): 
 few of the int8 SIMD lanes) and average pooling 4.0 ms. Pooling is nearly half of the float model
 and int8 barely speeds it up (torch's quantised avg_pool2d has a vectorised NHWC kernel only from 16
 channels: 91 us there against 994 us at 8 channels on a comparable input), so 1.5x is about the
-ceiling. onnxruntime's int8 is slower than its float32 at every width: 54 % of its int8 time went to
-QLinearAveragePool, while its float32 (MLAS) was the fastest deployment of all, 8.7x torch eager at
-batch 64. Files: in torch.save, every tensor is a zip record with a pickle entry (fp32: 52.0 kB of
-tensors in a 72.4 kB file; int8: 15.5 kB of tensors, 9.5 kB pickle, 17.0 kB zip records, 92 entries,
-because each layer adds a scale and a zero point); ONNX with short names keeps little beyond the numbers.
+ceiling. With its default graph optimisation, onnxruntime's int8 is slower than its float32 at every
+width (0.13-0.6x): 54 % of its int8 time went to QLinearAveragePool, while its float32 (MLAS) was
+the fastest deployment of all, 8.7x torch eager at batch 64. Files: in torch.save, every tensor is a
+zip record with a pickle entry (fp32: 52.0 kB of tensors in a 72.4 kB file; int8: 15.5 kB of
+tensors, 9.5 kB pickle, 17.0 kB zip records, 92 entries, because each layer adds a scale and a zero
+point); ONNX with short names keeps little beyond the numbers.
 Tried and dropped: each pool as a fixed depthwise 3x3 convolution (weights 1/9) times a border
 correction (9 / window size), exact in float32 (max difference 1.9e-6), made the FX int8 model no
 faster (0.91x against 1.00x at batch 64): the quantised convolution and the quantised multiply by
@@ -63,14 +64,13 @@ import functools
 import io
 import logging
 import os
-import statistics
 import tempfile
-import time
 import warnings
 import zipfile
 
 import numpy as np
 import torch
+from bench_compress import interleaved_latency  # this folder: run as python benchmarks/bench_int8.py
 
 from nasnb.compress.quantize import to_int8
 from nasnb.data import load_dataset
@@ -158,25 +158,8 @@ def time_shares(model: torch.nn.Module, x: torch.Tensor, top: int = 4) -> list[t
     return [(e.key, e.self_cpu_time_total / 10 / 1000, e.count // 10) for e in events]
 
 
-def interleaved(runners: dict, inputs: dict, repeats: int, calls: int = 3) -> dict[str, float]:
-    """Median ms per runner over ``repeats`` rounds; in each round every runner in turn is warmed by two
-    calls and then timed for ``calls`` calls. Timing single calls in strict turn was measured to charge
-    the first onnxruntime session after a torch model several ms (cold caches), so each gets a warm block."""
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for _ in range(repeats):
-        for name, run in runners.items():
-            x = inputs[name]
-            run(x)
-            run(x)
-            for _ in range(calls):
-                start = time.perf_counter()
-                run(x)
-                times[name].append(1000 * (time.perf_counter() - start))
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
-def _run_session(session, x):
-    return session.run(None, {"input": x})
+def _run_session(session, x: torch.Tensor):
+    return session.run(None, {"input": x.numpy()})
 
 
 def bench(channels: int, repeats: int) -> None:
@@ -234,8 +217,7 @@ def bench(channels: int, repeats: int) -> None:
     accuracy = {}
     with torch.no_grad():
         for name, run in runners.items():
-            x = data.test.x if name.startswith("torch") else data.test.x.numpy()
-            out = run(x)
+            out = run(data.test.x)
             logits = out[0] if name.startswith("onnx") else out.numpy()
             accuracy[name] = float((logits.argmax(1) == data.test.y.numpy()).mean())
     torch.backends.quantized.engine = "fbgemm"
@@ -244,9 +226,7 @@ def bench(channels: int, repeats: int) -> None:
     with torch.no_grad():
         torch.set_num_threads(1)
         for batch in (1, 64):
-            xt = data.test.x[:batch].contiguous()
-            inputs = {name: xt if name.startswith("torch") else xt.numpy().copy() for name in runners}
-            latency[batch] = interleaved(runners, inputs, repeats)
+            latency[batch] = interleaved_latency(runners, data.test.x[:batch].contiguous(), repeats)
 
     print(f"\n=== best digits cell {best.arch}, {channels} channels (table recipe, seed 0)")
     for kind in ("fp32", "int8"):

@@ -16,7 +16,7 @@ Serve it with onnxruntime's *basic* graph optimisations (``session_options``; ``
 does): the default level fuses the float pooling between Dequantize and Quantize into
 QLinearAveragePool, which was 54 % of the int8 model's time. Measured at batch 64 on the table's
 cell (bench_int8): 10.7 -> 1.9 ms at 8 channels, 12.4 -> 6.4 at 16, 22.8 -> 14.9 at 32. Even so
-it only about matches onnxruntime's float32 (0.94x, 0.66x, 0.96x): int8 buys bytes here, not speed.
+it is no faster than onnxruntime's float32 (0.37-0.94x, 0.66x, 0.96x): int8 buys bytes here, not speed.
 
 The check is agreement, not equality: an int8 model cannot reproduce float32 logits within 1e-4, so
 its top-1 predictions on the check inputs must agree with PyTorch's on at least ``MIN_AGREEMENT``.
