@@ -21,6 +21,7 @@ MIXED = [
     CELLS.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"),
     CELLS.parse("|conv_1x1~0|+|conv_3x3~0|none~1|+|none~0|skip_connect~1|avg_pool_3x3~2|"),
 ]
+POOLS = CELLS.parse("|avg_pool_3x3~0|+|avg_pool_3x3~0|conv_1x1~1|+|avg_pool_3x3~0|skip_connect~1|conv_3x3~2|")
 QUICK = {"dataset": "digits", "device": "cpu", "network": {"channels": 4}, "keep_model": True}
 
 
@@ -41,14 +42,17 @@ def separate(archs, seeds=None, **config):
     return results, models
 
 
-def test_stacked_networks_compute_each_candidates_own_function():
-    nets = [build_model(a, (1, 8, 8), 10, channels=4).eval() for a in MIXED]
+@pytest.mark.parametrize("size", [8, 28])  # 28x28 maps pool axis by axis
+# "same": every edge's group holds all K candidates, and nodes start from a full pooling output
+@pytest.mark.parametrize("archs", [MIXED, [POOLS, POOLS]], ids=["mixed", "same"])
+def test_stacked_networks_compute_each_candidates_own_function(size, archs):
+    nets = [build_model(a, (1, size, size), 10, channels=4).eval() for a in archs]
     for i, net in enumerate(nets):  # distinct BatchNorm statistics, so a mix-up would show
         for m in net.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.uniform_(-1, 1, generator=torch.Generator().manual_seed(i))
     population = stack(nets).eval()
-    x = torch.randn(5, len(nets), 1, 8, 8)
+    x = torch.randn(5, len(nets), 1, size, size)
     out = population(x)
     assert out.shape == (5, len(nets), 10)
     for k, net in enumerate(nets):

@@ -132,7 +132,7 @@ class _SumRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, shape: torch.Size, k: int, rows: list[Tensor | None], *outs: Tensor) -> Tensor:
         ctx.rows, ctx.k, ctx.shapes = rows, k, [o.shape for o in outs]
-        node = outs[0].clone() if rows[0] is None else outs[0].new_zeros(shape)
+        node = outs[0].clone(memory_format=torch.contiguous_format) if rows[0] is None else outs[0].new_zeros(shape)
         flat = node.view(shape[0] * k, -1)
         for i, (out, r) in enumerate(zip(outs, rows)):
             if r is None:

@@ -69,4 +69,5 @@ class PoolByMatmul(nn.Module):
         ph, pw = axes
         rows = (x.reshape(b * c * h, w) @ pw).view(b * c, h, -1)  # along each row, then along each column
         cols = rows.transpose(1, 2).reshape(-1, h) @ ph
-        return cols.view(b * c, pw.shape[1], ph.shape[1]).transpose(1, 2).reshape(b, c, ph.shape[1], pw.shape[1])
+        out = cols.view(b * c, pw.shape[1], ph.shape[1]).transpose(1, 2)
+        return out.reshape(b, c, ph.shape[1], pw.shape[1]).contiguous()  # reshape alone keeps the transpose
