@@ -10,11 +10,13 @@ floating-point tolerance: grouped kernels sum in a different order than single o
     trainer = PopulationTrainer(dataset="digits", epochs=3)
     results = trainer.evaluate_batch(archs)  # one metrics mapping per architecture
 
-Where it pays, measured (``benchmarks/bench_population.py``, 2 CPU cores shared with a load average
-of 8-16, one torch thread, CPU time of the process): on 8x8 digits the batch trains about 1.1x,
-1.2x, 1.35x and 1.7x more candidates per hour than one-at-a-time ``Trainer`` at K = 1, 4, 16 and 64;
-on 28x28 Fashion-MNIST it is *slower* (about 0.5x): a stacked activation of K = 16 candidates is
-51 MB and streams through memory in every operation, where one candidate's 3 MB stays in cache.
+Where it pays, measured (``benchmarks/bench_population.py``, 2 shared CPU cores at a load average
+of 4-5, one torch thread, CPU time of the process): on 8x8 digits the batch trains about 1.05x,
+1.15x, 1.3x and 1.8x more candidates per hour than one-at-a-time ``Trainer`` at K = 1, 4, 16 and 64;
+on 28x28 Fashion-MNIST it is *slower* (0.5-0.65x at K = 1-16): a stacked activation of K = 16
+candidates is 51 MB and streams through memory in every operation, where one candidate's 3 MB
+stays in cache, so on a CPU train large images one at a time (``Trainer``).
+
 The CPU ceiling is the convolution: one grouped convolution over K candidates costs about 1.5x
 less than K single ones (oneDNN), and with BatchNorm it is ~60 % of a population step, so ~3x is
 out of reach on a CPU (see ``benchmarks/bench_population.py`` for the profile). The design target
