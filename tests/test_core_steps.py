@@ -20,6 +20,7 @@ from torch import nn
 from nasnb import CellSpace, ChainSpace
 from nasnb.data import Dataset, Split, load_dataset
 from nasnb.evaluation import trainer as trainer_module
+from nasnb.evaluation import training as training_module
 from nasnb.evaluation.proxies import synflow
 from nasnb.evaluation.trainer import Trainer, evaluate_model, train_model
 from nasnb.nn import build_model
@@ -71,7 +72,7 @@ def test_seconds_budget_stops_training_at_the_first_step_past_it(monkeypatch):
         now[0] += 0.001
         return now[0]
 
-    monkeypatch.setattr(trainer_module.time, "perf_counter", tick)
+    monkeypatch.setattr(training_module.time, "perf_counter", tick)
     data = load_dataset("digits", subset=400, seed=0)
     model = build_model(ChainSpace().parse("fc16-relu"), data.input_shape, data.num_classes)
     result = train_model(model, data, epochs=1000, seconds=0.5)
@@ -83,7 +84,7 @@ def test_seconds_budget_stops_training_at_the_first_step_past_it(monkeypatch):
 def test_learning_rate_follows_the_cosine_over_all_planned_steps(monkeypatch):
     """lr_t = lr * (1 + cos(pi t / T)) / 2 for t = 0..T-1; with T = 4 steps: lr * (1, .8536, .5, .1464)."""
     seen: list[float] = []
-    real = trainer_module.make_optimizer
+    real = training_module.make_optimizer
 
     def recording(*args, **kwargs):
         opt = real(*args, **kwargs)
@@ -96,7 +97,7 @@ def test_learning_rate_follows_the_cosine_over_all_planned_steps(monkeypatch):
         opt.step = logged_step
         return opt
 
-    monkeypatch.setattr(trainer_module, "make_optimizer", recording)
+    monkeypatch.setattr(training_module, "make_optimizer", recording)
     data = load_dataset("digits", subset=400, seed=0)
     model = build_model(ChainSpace().parse("fc16-relu"), data.input_shape, data.num_classes)
     result = train_model(model, data, epochs=1, max_steps=4, lr=0.2, batch_size=32)
