@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._checks import check, check_choice, check_metric, is_int, is_number
 from ..spaces import BaseSpace
 from ..trial import Trial
 from . import _estimators
@@ -104,7 +105,7 @@ class ImportanceTracker:
         confidence: float = 0.95,
         seed: int = 0,
     ) -> None:
-        _check(space, metric, estimator, n_bootstrap, confidence)
+        _check(self, space, metric, estimator, n_bootstrap, confidence)
         self.space = space
         self.metric = metric
         self.estimator = estimator
@@ -359,17 +360,14 @@ def _trials_and_space(trials: Any, space: BaseSpace | None) -> tuple[list[Trial]
     return listed, space
 
 
-def _check(space: Any, metric: Any, estimator: Any, n_bootstrap: Any, confidence: Any) -> None:
+def _check(owner: object, space: Any, metric: Any, estimator: Any, n_bootstrap: Any, confidence: Any) -> None:
     if not isinstance(space, BaseSpace):
         raise TypeError(f"space must be a nasnb space such as CellSpace(), got {type(space).__name__}")
-    if not isinstance(metric, str) or not metric:
-        raise ValueError(f"metric must be a metric name such as 'accuracy', got {metric!r}")
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {list(ESTIMATORS)}, got {estimator!r}")
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0:
-        raise ValueError(f"n_bootstrap must be an int >= 0 (0 = no intervals), got {n_bootstrap!r}")
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be a number in (0, 1), such as 0.95, got {confidence!r}")
+    check_metric(owner, "metric", metric)
+    check_choice(owner, "estimator", estimator, ESTIMATORS)
+    check(owner, "n_bootstrap", n_bootstrap, is_int(n_bootstrap, low=0), "an int >= 0 (0 = no intervals)")
+    ok = is_number(confidence) and 0 < confidence < 1
+    check(owner, "confidence", confidence, ok, "a number in (0, 1), such as 0.95")
 
 
 def _option_index(options: tuple[Hashable, ...], value: Hashable) -> int:
