@@ -62,6 +62,7 @@ _LAZY = {
     "path_to_best": ".lineage",
     "plot_lineage": ".lineage",
     "LineageLayout": ".lineage",
+    "Segments": ".lineage",
     "lineage_layout": ".lineage",
     "explain_path": ".narrate",
     "explain_trial": ".narrate",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..explain.columns import TrialColumns
 from ..runs import Run
@@ -30,11 +30,25 @@ HINTS = {
 }
 
 
-def importance_note(result: Any) -> tuple[Any, str]:
+class ShownImportance(NamedTuple):
+    """The importance ``result`` to draw (None: nothing yet) and the ``note`` under the picture."""
+
+    result: Any
+    note: str
+
+
+class StatusText(NamedTuple):
+    """A source's part of the status line: the ``head`` it starts with and what it adds at the end (``tail``)."""
+
+    head: str
+    tail: str
+
+
+def importance_note(result: Any) -> ShownImportance:
     """An importance result with the line that goes under its picture (None until a trial succeeded)."""
     if result.n_trials == 0:
-        return None, "importance appears once a trial has succeeded"
-    return result, f"from {result.n_trials} successful trials ({result.estimator} estimate)"
+        return ShownImportance(None, "importance appears once a trial has succeeded")
+    return ShownImportance(result, f"from {result.n_trials} successful trials ({result.estimator} estimate)")
 
 
 class LiveSource:
@@ -59,7 +73,7 @@ class LiveSource:
         columns = self.columns.view(len(trials))
         population = self.driver.population
         strategy = {"name": self.search.strategy.name, "params": jsonable(self.search.strategy.get_params())}
-        importance, note = (None, "") if light else self._importance(trials)
+        importance, note = ShownImportance(None, "") if light else self._importance(trials)
         return Frame(
             trials,
             space,
@@ -72,7 +86,7 @@ class LiveSource:
             columns=columns,
         )
 
-    def _importance(self, trials: list) -> tuple[Any, str]:
+    def _importance(self, trials: list) -> ShownImportance:
         try:
             from ..explain import ImportanceTracker
 
@@ -83,13 +97,13 @@ class LiveSource:
             self._fed = len(trials)
             return importance_note(self._tracker.result())
         except Exception as err:  # importance is a bonus: the other views still draw
-            return None, f"no importance: {type(err).__name__}: {err}"
+            return ShownImportance(None, f"no importance: {type(err).__name__}: {err}")
 
     @property
     def state(self) -> str:
         return self.search.state
 
-    def status(self, frame: Frame) -> tuple[str, str]:
+    def status(self, frame: Frame) -> StatusText:
         """The status line's head (state and trial count) and what it adds after the best score."""
         search, current = self.search, self.driver.current
         budget = search.budget.evaluations if search.budget is not None else None
@@ -100,7 +114,7 @@ class LiveSource:
             progress = current.get("progress") or {}
             epoch = f" (epoch {progress['epoch']}/{progress.get('epochs', '?')})" if "epoch" in progress else ""
             tail = f" · evaluating #{current['id']}{epoch}: {shorten(current['arch'], 60)}"
-        return head, tail
+        return StatusText(head, tail)
 
     def problems(self) -> list[str]:
         """What went wrong in the background: failed commands and failed search callbacks."""
@@ -146,7 +160,7 @@ class ReplaySource:
         population = self.cursor.population_at(step, wait=False)
         self.ringless = step if population is None and not self.cursor.error else None
         strategy = self.run.config.get("strategy")
-        importance, note = (None, "") if light else self._importance(step)
+        importance, note = ShownImportance(None, "") if light else self._importance(step)
         return Frame(
             trials,
             self.run.space,
@@ -159,14 +173,16 @@ class ReplaySource:
             columns=self.columns.view(step),
         )
 
-    def _importance(self, step: int) -> tuple[Any, str]:
+    def _importance(self, step: int) -> ShownImportance:
         try:
             result = self.importance.at(step, wait=False)
         except Exception as err:  # e.g. a run of a space this version cannot parse
-            return None, f"no importance: {type(err).__name__}: {err}"
+            return ShownImportance(None, f"no importance: {type(err).__name__}: {err}")
         self.unread = step if result is None else None
         if result is None:
-            return None, f"importance: reading the run ({self.importance.read:,} of {len(self.run.trials):,} trials)"
+            return ShownImportance(
+                None, f"importance: reading the run ({self.importance.read:,} of {len(self.run.trials):,} trials)"
+            )
         return importance_note(result)
 
     def grew(self) -> None:
@@ -177,7 +193,7 @@ class ReplaySource:
         elif unread is not None and self.importance.ready(unread):
             self._request_redraw()
 
-    def status(self, frame: Frame) -> tuple[str, str]:
+    def status(self, frame: Frame) -> StatusText:
         """The status line's head (which run, which step) and what it adds after the best score."""
         head = f"replay of {self.run.path}: step {len(frame.trials)} / {len(self.run.trials)}"
         tail = ""
@@ -185,7 +201,7 @@ class ReplaySource:
             tail = f" · {self.cursor.error}"
         elif self.ringless is not None:
             tail = f" · replaying the strategy for its population ({self.cursor.known:,} steps so far)"
-        return head, tail
+        return StatusText(head, tail)
 
     def problems(self) -> list[str]:
         return []

@@ -78,7 +78,11 @@ def nice_ticks(
         half = 1.0 if integer else (0.05 if abs(low) <= 1.0 else 0.1 * abs(low))
         low, high = low - half, high + half
     step = _nice_step((high - low) / max(1, count - 1), integer)
-    start, stop = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
+    # a relative slack absorbs float noise (0.7 / 0.1 = 7.000000000000001) and nothing more: a fixed
+    # 1e-9 of a step once cut off a value just above zero (3.6e-8 with a step of 50)
+    lo, hi = low / step, high / step
+    start = math.floor(lo + 1e-12 * abs(lo)) * step
+    stop = math.ceil(hi - 1e-12 * abs(hi)) * step
     ticks = [round(start + i * step, 12) for i in range(int(round((stop - start) / step)) + 1)]
     return Ticks(ticks[0], ticks[-1], ticks)
 
