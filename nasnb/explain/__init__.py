@@ -24,12 +24,12 @@ from .._lazy import lazy_attributes
 _LAZY = {
     # population importance
     "ESTIMATORS": ".importance",
-    "EstimatorComparison": ".importance",
+    "EstimatorComparison": ".estimator_comparison",
     "ImportanceTracker": ".importance",
     "OpImportance": ".importance",
-    "compare_estimators": ".importance",
+    "compare_estimators": ".estimator_comparison",
     "op_importance": ".importance",
-    "spearman": ".importance",
+    "spearman": ".estimator_comparison",
     "importance_matrix": ".importance_plots",
     "plot_decision_importance": ".importance_plots",
     "plot_importance": ".importance_plots",
