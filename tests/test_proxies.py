@@ -258,3 +258,54 @@ def test_ceiling_follows_spearman_brown():
     three_rho = 0.5
     got = proxy_ceiling(three, single_seed_rho=three_rho)
     assert got["reliability"] == pytest.approx(3 * 0.5 / (1 + 2 * 0.5)) and got["ceiling"] == pytest.approx(0.75**0.5)
+
+
+def test_cell_features_are_one_hot_edges_then_op_counts():
+    from nasnb.evaluation.proxy_analysis import cell_features
+
+    text = "|conv_3x3~0|+|conv_3x3~0|none~1|+|skip_connect~0|conv_1x1~1|conv_3x3~2|"
+    row = cell_features([text])[0]
+    ops = ["none", "skip_connect", "conv_1x1", "conv_3x3", "avg_pool_3x3"]
+    assert row.shape == (6 * 5 + 5,)
+    edges = row[:30].reshape(6, 5)
+    assert edges.sum(axis=1).tolist() == [1.0] * 6
+    assert [ops[i] for i in edges.argmax(axis=1)] == [
+        "conv_3x3",
+        "conv_3x3",
+        "none",
+        "skip_connect",
+        "conv_1x1",
+        "conv_3x3",
+    ]
+    assert dict(zip(ops, row[30:].tolist())) == {
+        "none": 1.0,
+        "skip_connect": 1.0,
+        "conv_1x1": 1.0,
+        "conv_3x3": 3.0,
+        "avg_pool_3x3": 0.0,
+    }
+
+
+def test_learned_proxy_with_the_cell_finds_a_planted_operation_effect_the_proxies_miss():
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    from nasnb import CellSpace
+    from nasnb.evaluation.proxy_analysis import learned_proxy
+
+    space, rng = CellSpace(), np.random.default_rng(1)
+    archs = [space.sample(rng) for _ in range(150)]
+    convs = np.array([sum(op == "conv_3x3" for op in dict(a).values()) for a in archs], dtype=float)
+    frame = pd.DataFrame(
+        {
+            "arch": [str(a) for a in archs],
+            "synflow": np.exp(rng.normal(size=150)),  # proxies that know nothing
+            "naswot": rng.normal(size=150),
+            "val_accuracy": convs + 0.3 * rng.normal(size=150),  # accuracy grows with the 3x3 convolutions
+        }
+    )
+    target = frame["val_accuracy"]
+    blind = spearmanr(learned_proxy(frame, ["synflow", "naswot"], seed=0), target)[0]
+    seeing = spearmanr(learned_proxy(frame, ["synflow", "naswot"], seed=0, cell=True), target)[0]
+    assert abs(blind) < 0.3
+    assert seeing > 0.8

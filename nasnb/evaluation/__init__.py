@@ -33,6 +33,9 @@ _LAZY = {
     "DARTS": ".darts",
     "DartsResult": ".darts",
     "plot_alphas": ".darts_plots",
+    "OneShot": ".oneshot",
+    "OneShotResult": ".oneshot",
+    "rank_agreement": ".oneshot",
 }
 
 __all__ = [
@@ -43,6 +46,8 @@ __all__ = [
     "DivergedError",
     "EvaluationError",
     "EvaluationInterrupted",
+    "OneShot",
+    "OneShotResult",
     "PopulationExecutor",
     "PopulationMemoryError",
     "PopulationTrainer",
@@ -60,6 +65,7 @@ __all__ = [
     "plot_alphas",
     "plot_proxy_correlation",
     "prescreen",
+    "rank_agreement",
     "proxy_ceiling",
     "proxy_correlations",
     "regret_curve",

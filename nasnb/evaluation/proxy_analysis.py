@@ -24,6 +24,7 @@ from .proxies import AVAILABLE, PROXIES, build_proxy_model, check_proxies, proxy
 
 VOTE = "vote"
 LEARNED = "learned (cv)"
+LEARNED_CELL = "learned + cell (cv)"
 _HEAVY_TAILED = ("synflow", "snip", "grad_norm", "params", "macs")
 
 
@@ -87,13 +88,16 @@ def proxy_correlations(
     metric: str = "val_accuracy",
     scores: Any = None,
     learned: bool = False,
+    cell_features: bool = False,
 ):
     """Spearman's rho (and Kendall's tau) of each proxy, and of their vote, against table accuracy.
 
     ``scores`` reuses a ``score_cells`` frame instead of scoring again. ``vote`` names the proxies the
     vote averages (default: all given but ``params``; an empty tuple leaves the vote out).
     ``learned=True`` adds the row ``"learned (cv)"``: a ranking model fitted on all the proxies'
-    scores, judged only on cells it was not fitted on (``learned_proxy``).
+    scores, judged only on cells it was not fitted on (``learned_proxy``). ``cell_features=True`` adds
+    ``"learned + cell (cv)"``, the same model also given the cell itself (``cell_features``): a
+    performance predictor rather than a zero-cost proxy, since it learns from trained cells.
     Returns a DataFrame indexed by proxy, sorted by rho, with columns ``spearman``, ``kendall``, ``n``.
     """
     import pandas as pd
@@ -108,6 +112,8 @@ def proxy_correlations(
         columns[VOTE] = vote_score(scores, voters)
     if learned:
         columns[LEARNED] = learned_proxy(scores, names, metric=metric, seed=seed)
+    if cell_features:
+        columns[LEARNED_CELL] = learned_proxy(scores, names, metric=metric, seed=seed, cell=True)
     target = scores[metric].to_numpy()
     rows = []
     for name, values in columns.items():
@@ -186,8 +192,30 @@ def proxy_features(scores, proxies: Sequence[str]) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
+def cell_features(archs: Sequence[str], space: Any = None) -> np.ndarray:
+    """The cells themselves as model features: each edge's operation one-hot, then each operation's count.
+
+    ``archs`` are cell strings (a ``score_cells`` frame's ``arch`` column) parsed with ``space``
+    (default ``CellSpace()``). The counts repeat what the one-hot columns hold, summed, so that a
+    shallow tree can split on "how many convolutions" in one step instead of six.
+    """
+    from ..spaces import CellSpace
+
+    space = CellSpace() if space is None else space
+    one_hot = np.stack([space.encode(space.parse(str(text))) for text in archs]).astype(float)
+    ops = space.choices[next(iter(space.choices))]
+    counts = one_hot.reshape(len(one_hot), -1, len(ops)).sum(axis=1)
+    return np.hstack([one_hot, counts])
+
+
 def learned_proxy(
-    scores, proxies: Sequence[str] | None = None, *, metric: str = "val_accuracy", folds: int = 5, seed: int = 0
+    scores,
+    proxies: Sequence[str] | None = None,
+    *,
+    metric: str = "val_accuracy",
+    folds: int = 5,
+    seed: int = 0,
+    cell: bool = False,
 ) -> np.ndarray:
     """Out-of-fold predictions of a model that learns to combine proxies: each cell scored by a model not fitted on it.
 
@@ -195,8 +223,11 @@ def learned_proxy(
     them can rank better than any one. Fitting it needs trained accuracies, so it is only honest
     when judged on cells it never saw: ``folds``-fold cross-validation (shuffled with ``seed``)
     fits a gradient-boosted tree ensemble on the other folds' cells for each fold and predicts that
-    fold. The returned array (one prediction per row of ``scores``) is what ``proxy_correlations``
-    correlates with the table. In a search, fit it on the cells already trained and rank new ones.
+    fold. ``cell=True`` also gives the model the cell's operations (``cell_features``): the proxies
+    then only have to explain what the operations alone do not (a performance predictor: its
+    quality depends on how many trained cells it learns from). The returned array (one prediction
+    per row of ``scores``) is what ``proxy_correlations`` correlates with the table. In a search,
+    fit it on the cells already trained and rank new ones.
     """
     from sklearn.ensemble import GradientBoostingRegressor
     from sklearn.model_selection import KFold
@@ -207,11 +238,17 @@ def learned_proxy(
     if len(scores) < 2 * folds:
         raise ValueError(f"learned_proxy needs at least {2 * folds} scored cells for {folds} folds, got {len(scores)}")
     x = proxy_features(scores, names)
+    if cell:
+        x = np.hstack([x, cell_features(scores["arch"])])
     y = scores[metric].to_numpy(dtype=float)
     predictions = np.empty(len(y))
     for train, test in KFold(folds, shuffle=True, random_state=seed).split(x):
         model = GradientBoostingRegressor(
-            n_estimators=150, max_depth=2, learning_rate=0.05, subsample=0.8, random_state=seed
+            n_estimators=500 if cell else 150,
+            max_depth=3 if cell else 2,
+            learning_rate=0.03 if cell else 0.05,
+            subsample=0.8,
+            random_state=seed,
         )
         model.fit(x[train], y[train])
         predictions[test] = model.predict(x[test])

@@ -258,7 +258,7 @@ for e in range(1, table.epochs + 1):
 # After one epoch the ranking is close to random (early epochs of this short recipe with its high
 # learning rate are noisy); only after three or four does it mean much. Let us see what that does to one
 # bracket of successive halving: 16 cells × 1 epoch, the best 8 × 2 epochs, the best 4 × 4 epochs
-and the best 2 × 6 epochs (the full recipe): 30 evaluations in all.
+# and the best 2 × 6 epochs (the full recipe): 30 evaluations in all.
 # Each decision records its rung and epochs; the table tells us how good each cell really was.
 
 # %%
