@@ -48,8 +48,10 @@ def _poisoned_digits() -> Dataset:
 def test_train_model_scores_the_validation_split_not_the_test_split():
     data = _poisoned_digits()
     arch = ChainSpace().parse("fc32-relu")
-    model = build_model(arch, data.input_shape, data.num_classes)
-    result = train_model(model, data, epochs=3, lr=0.1, test=True)
+    with torch.random.fork_rng():  # a fixed initialisation: the global generator depends on the tests run before
+        torch.manual_seed(0)
+        model = build_model(arch, data.input_shape, data.num_classes)
+    result = train_model(model, data, epochs=5, lr=0.1, test=True)  # 0.75-0.93 over ten initial seeds
     val_loss, val_acc = evaluate_model(model, data.val)
     assert result["accuracy"] == val_acc and result["val_loss"] == val_loss
     assert result["curves"]["val_accuracy"][-1] == val_acc
