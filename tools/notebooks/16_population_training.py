@@ -189,7 +189,7 @@ q162 = int(outcome[1]["error"].split("step ")[1].split()[0])
 ### END SOLUTION
 
 # %% [check 16.2]
-check("16.2", q162, expect=3, hint="print(outcome[1]['error']) and find the number after 'step'")
+check("16.2", q162, expect=12, hint="print(outcome[1]['error']) and find the number after 'step'")
 
 # %% [markdown]
 # **16.3** Ask for a batch of no architectures at all: `PopulationTrainer().evaluate_batch([])`.
