@@ -198,6 +198,14 @@ def test_cli_compress_prints_records_and_refuses_bad_input(run_dir, capsys):
     assert _digest(run_dir) == before
 
 
+def test_compress_trial_names_the_baseline_and_the_result(run_dir):
+    from nasnb.compress import compress_trial
+
+    measured = compress_trial(run_dir, "best", "lowrank", rank_ratio=0.5)
+    assert measured.baseline.method == "baseline" and measured.result.method != "baseline"
+    assert measured.result.params < measured.baseline.params
+
+
 # -- explanations: data first, renderers draw it ----------------------------------------------------
 
 
