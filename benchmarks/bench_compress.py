@@ -3,23 +3,34 @@
 The teacher/baseline is the table's best cell (by validation accuracy) trained again with the table's
 recipe (8 channels, 6 epochs). Each technique's size ratio (file as ``torch.save`` writes the state
 dict, and the tensors alone), latency ratio at batch 1 and 64 and accuracy change on the test split
-are printed against it. Latencies are taken interleaved (baseline, then each model, round after
-round, one torch thread) and the median per model is kept, so drift on a shared machine hits all alike.
+are printed against it. Latencies are taken in rounds (each model in turn, warmed by two calls, then
+timed for three; one thread) and the median per model is kept, so drift on a shared machine hits all alike.
 
 Targets (issue 12): int8 >= 3x smaller and >= 1.5x faster at batch 64 with <= 1 point loss; 50 %
 structured pruning with fine-tuning <= 1 point loss; the distilled student above the same student
 trained alone (several seeds: mean gain and spread).
 
-    python benchmarks/bench_compress.py [--channels 8] [--seeds 0 1 2] [--repeats 40] [--skip-distill]
+    python benchmarks/bench_compress.py [--channels 8] [--seeds 0 1 2] [--repeats 15] [--skip-distill]
 
-At the table's 8 channels the int8 kernels barely beat float32 (the time goes into calling small
-kernels); ``--channels 32`` shows the regime where they pay off.
+Two more rows serve the model through onnxruntime: its float32 ONNX export and the int8 one
+(``nasnb export --format onnx-int8``). Measured here (8 channels, 2 runs, ``--skip-distill``): torch
+int8 file 1.72x, batch 64 1.02-1.17x, +0.00 points; int8 ONNX file 3.80x, batch 64 3.2-4.9x, -0.28
+points, which meets the issue's int8 targets against this baseline, but float32 ONNX in the same
+runtime was faster still (7.1-8.2x): against it, int8 ONNX is 2.82x smaller and 0.45-0.59x as fast.
+50 % structured pruning with fine-tuning: file 2.15x, batch 64 1.46-1.49x, -0.28 points.
+
+At the table's 8 channels torch's int8 misses the size and speed targets; ``bench_int8.py`` measures why
+(zip and pickle records per tensor; average pooling, which int8 hardly speeds up, is half the time)
+and the ONNX int8 export that reaches the size target. ``--channels 32`` shows where int8 pays off.
+``bench_distill.py`` repeats distillation over student sizes and seeds with a paired test.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import tempfile
 import time
 import warnings
 
@@ -36,25 +47,59 @@ from nasnb.spaces import CellSpace
 
 
 @torch.no_grad()
-def interleaved_latency(models: dict[str, torch.nn.Module], x: torch.Tensor, repeats: int) -> dict[str, float]:
-    """Median ms per model, timing the models in turn within each round."""
+def interleaved_latency(models: dict, x: torch.Tensor, repeats: int, calls: int = 3) -> dict[str, float]:
+    """Median ms per model (a torch module or any callable on a tensor) over ``repeats`` rounds; in each
+    round every model in turn is warmed by two calls and timed for ``calls`` (single calls in strict
+    turn were measured to charge an onnxruntime session run after a torch model several ms of cold cache)."""
     times: dict[str, list[float]] = {name: [] for name in models}
-    for m in models.values():
-        for _ in range(3):
-            m(x)
     for _ in range(repeats):
         for name, m in models.items():
-            start = time.perf_counter()
             m(x)
-            times[name].append(1000 * (time.perf_counter() - start))
+            m(x)
+            for _ in range(calls):
+                start = time.perf_counter()
+                m(x)
+                times[name].append(1000 * (time.perf_counter() - start))
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def onnx_rows(teacher: torch.nn.Module, data, folder: str) -> dict[str, tuple[int, object, float]]:
+    """The float32 and int8 ONNX exports served by onnxruntime (one thread): name -> (file bytes, run, accuracy).
+
+    The int8 file is what ``nasnb export --format onnx-int8`` writes, served as ``serving_function`` does
+    (basic graph optimisation). Their speed is onnxruntime's: compare the int8 row with the fp32 ONNX row.
+    """
+    import onnx
+    import onnxruntime as ort
+
+    from nasnb.deploy.exporter import onnx_bytes
+    from nasnb.deploy.onnx_int8 import compact_onnx, quantize_onnx, session_options
+
+    float_onnx = onnx_bytes(teacher, data.test.x[:256])
+    float_onnx = compact_onnx(onnx.load_from_string(float_onnx)).SerializeToString()  # names as short as int8's
+    files = {"onnx fp32 (ort)": float_onnx, "onnx int8 (ort)": quantize_onnx(float_onnx, data.train.x[:512].numpy())}
+    rows = {}
+    for name, payload in files.items():
+        path = os.path.join(folder, name.split()[1] + ".onnx")
+        with open(path, "wb") as f:
+            f.write(payload)
+        options = session_options(path)
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+        def run(x, session=session):
+            return session.run(None, {"input": x.numpy()})[0]
+
+        accuracy = float((run(data.test.x).argmax(1) == data.test.y.numpy()).mean())
+        rows[name] = (len(payload), run, accuracy)
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=8, help="width of the network (the table's recipe: 8)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="distillation seeds")
-    parser.add_argument("--repeats", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--student-channels", type=int, default=3, help="width of the distilled student")
     parser.add_argument("--distill-epochs", type=int, default=10)
     parser.add_argument("--skip-distill", action="store_true", help="only the techniques on the teacher itself")
@@ -82,7 +127,8 @@ def main() -> None:
         prune_unstructured(teacher, data, amount=0.5, finetune_epochs=2),
         low_rank(teacher, data, rank_ratio=0.5, finetune_epochs=2),
     ]
-    models = {"baseline": teacher, **{r.method: r.model for r in results}}
+    onnx = onnx_rows(teacher, data, tempfile.mkdtemp(prefix="bench_compress_"))
+    models = {"baseline": teacher, **{r.method: r.model for r in results}, **{k: v[1] for k, v in onnx.items()}}
     lat = {b: interleaved_latency(models, data.test.x[:b], args.repeats) for b in (1, 64)}
 
     header = f"{'technique':<20} {'file x':>7} {'tensor x':>8} {'speed@1':>8} {'speed@64':>9} {'test acc':>9}"
@@ -94,6 +140,17 @@ def main() -> None:
             f"{lat[1]['baseline'] / lat[1][r.method]:>8.2f} {lat[64]['baseline'] / lat[64][r.method]:>9.2f} "
             f"{r.test_accuracy:>9.4f} {100 * (r.test_accuracy - base.test_accuracy):>+8.2f}"
         )
+    for name, (size, _, accuracy) in onnx.items():
+        print(
+            f"{name:<20} {base.size_bytes / size:>7.2f} {'-':>8} "
+            f"{lat[1]['baseline'] / lat[1][name]:>8.2f} {lat[64]['baseline'] / lat[64][name]:>9.2f} "
+            f"{accuracy:>9.4f} {100 * (accuracy - base.test_accuracy):>+8.2f}"
+        )
+    a, b = "onnx fp32 (ort)", "onnx int8 (ort)"
+    print(
+        f"onnx int8 against onnx fp32 in the same runtime: file {onnx[a][0] / onnx[b][0]:.2f}x, "
+        f"speed {lat[1][a] / lat[1][b]:.2f}x at batch 1, {lat[64][a] / lat[64][b]:.2f}x at batch 64"
+    )
     print(
         f"(baseline: {base.size_bytes:,} file bytes, {base.tensor_bytes:,} tensor bytes, "
         f"{lat[1]['baseline']:.3f} ms at batch 1, {lat[64]['baseline']:.3f} ms at batch 64)"

@@ -160,7 +160,8 @@ def measure_replay(n: int, moves: int = MOVES, plays: int = PLAYS) -> dict:
 
 def wait_for_ring(ex, timeout: float = 600.0) -> float | None:
     """Seconds until populations of every step are known, for explorers that replay in the background."""
-    cursor = getattr(ex, "_cursor", None)
+    # the replay's cursor: on the explorer itself in older versions, on its ReplaySource since the split
+    cursor = getattr(ex, "_cursor", None) or getattr(getattr(ex, "_source", None), "cursor", None)
     ready = getattr(cursor, "ready_seconds", None)
     if not callable(ready):
         return None  # the explorer replays populations on demand, inside the moves

@@ -198,6 +198,14 @@ def test_cli_compress_prints_records_and_refuses_bad_input(run_dir, capsys):
     assert _digest(run_dir) == before
 
 
+def test_compress_trial_names_the_baseline_and_the_result(run_dir):
+    from nasnb.compress import compress_trial
+
+    measured = compress_trial(run_dir, "best", "lowrank", rank_ratio=0.5)
+    assert measured.baseline.method == "baseline" and measured.result.method != "baseline"
+    assert measured.result.params < measured.baseline.params
+
+
 # -- explanations: data first, renderers draw it ----------------------------------------------------
 
 
@@ -217,6 +225,23 @@ def test_pruned_cell_graph_labels_what_went(trained, data):
     assert edge["kept"] == pytest.approx(1 - sparsity["body.2.edges.2_3.1"])
     with pytest.raises(ValueError, match="cell must be"):
         pruned_cell_graph(arch, loose, cell=5)
+
+
+def test_pruned_cell_is_drawn_by_the_architecture_renderer_with_widths_for_what_is_left(trained, data):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from nasnb.compress import plot_pruned_cell, pruned_cell_graph
+    from nasnb.spaces import plot_architecture
+
+    arch = CellSpace().parse(ARCH)
+    graph = pruned_cell_graph(arch, prune_structured(trained, data, ratio=0.5, finetune_epochs=0), cell=0)
+    ax = plot_pruned_cell(graph)
+    halos, arrows = ax.patches[0::2], ax.patches[1::2]
+    assert len(arrows) == len(graph.edges) and {p.get_linewidth() for p in halos} == {5.0}
+    assert [p.get_linewidth() for p in arrows] == pytest.approx([0.6 + 4.4 * e["kept"] for e in graph.edges])
+    plain = plot_architecture(arch, show_none=False)
+    assert {p.get_linewidth() for p in plain.patches} == {2.0}  # the shared renderer's default
 
 
 def test_tradeoff_and_sensitivity_data_and_renderers(trained, data):

@@ -21,7 +21,7 @@ from nasnb.grading import check, fingerprint
 ROOT = Path(__file__).resolve().parents[1]
 OUTLINES = sorted((ROOT / "tools" / "notebooks").glob("*.py"))
 # The tutorials the course grades; other outlines may add graded cells in the same convention.
-GRADED = ["00", "01", "02", "03", "04", "05", "06", "07", "09", "11", "12", "13"]
+GRADED = ["00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15", "16"]
 
 _spec = importlib.util.spec_from_file_location("make_notebook", ROOT / "tools" / "make_notebook.py")
 make_notebook = importlib.util.module_from_spec(_spec)

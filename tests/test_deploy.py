@@ -148,6 +148,36 @@ def test_onnx_export_matches_onnxruntime_on_real_inputs(run_all, tmp_path):
     assert card["versions"]["nasnb"]
 
 
+def test_int8_onnx_export_is_smaller_agrees_with_pytorch_and_is_served(run_all, tmp_path):
+    import onnx
+    import onnxruntime as ort
+
+    from nasnb.deploy.monitor import serving_function
+    from nasnb.deploy.onnx_int8 import QUANTISED_OPS, session_options
+
+    float_out, int8_out = tmp_path / "model.onnx", tmp_path / "model-int8.onnx"
+    export(run_all, float_out, format="onnx")
+    result = export(run_all, int8_out, format="onnx-int8")
+    graph = onnx.load(str(int8_out)).graph
+    ops = {node.op_type for node in graph.node}
+    assert {"QLinearConv", "QLinearAdd", "QGemm"} <= ops and "Conv" not in ops
+    assert max(len(t.name) for t in graph.initializer) <= 3  # compact names: hex ids
+    weights = sum(p.numel() for p in load_model(run_all, "best").parameters() if p.dim() > 1)  # conv, linear
+    saved = float_out.stat().st_size - int8_out.stat().st_size
+    assert saved >= 0.5 * 3 * weights  # at least half of the 3 bytes per weight that int8 saves, net of scales
+    checks = result.card["checks"]
+    assert checks["float32_onnx_bytes"] == float_out.stat().st_size
+    assert checks["quantised_ops"] == list(QUANTISED_OPS) and checks["calibration_images"] > 0
+    x = load_dataset("digits").test.x[:256]
+    got = serving_function(str(int8_out))(x.numpy()).argmax(1)
+    want = load_model(run_all, "best")(x).detach().numpy().argmax(1)
+    assert (got == want).mean() == pytest.approx(checks["top1_agreement"]) and checks["top1_agreement"] >= 0.95
+    assert result.card["model"]["format"] == "onnx-int8"
+    levels = ort.GraphOptimizationLevel
+    assert session_options(int8_out).graph_optimization_level == levels.ORT_ENABLE_BASIC  # no QLinearAveragePool
+    assert session_options(float_out).graph_optimization_level == levels.ORT_ENABLE_ALL
+
+
 def test_torchscript_export_scripts_and_state_dict_round_trips(run_all, tmp_path):
     x = load_dataset("digits").test.x[:32]
     model = load_model(run_all, 1)

@@ -123,3 +123,55 @@ def test_binder_requirements_resolve():
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     assert "Would install" in output and "+cpu" in output, "torch should come from the CPU index: " + output[-2000:]
+
+
+def test_binder_installs_what_every_tutorial_imports():
+    """Binder and the README install ``.[lab]``: each notebook's imports come from it, the core or the stdlib.
+
+    A notebook importing a package only the ``test`` extra brings (``distributed`` in lesson 14, say) passes CI
+    and fails on Binder with ModuleNotFoundError; this reads the imports and the extras instead.
+    """
+    import ast
+    import importlib.metadata as metadata
+
+    import nbformat
+    from packaging.requirements import Requirement
+
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    todo = [Requirement(spec) for spec in project["dependencies"] + project["optional-dependencies"]["lab"]]
+    named: set[str] = set()
+    while todo:  # what pip installs: the named distributions and, through their metadata, what they require
+        req = todo.pop()
+        name = req.name.lower().replace("_", "-")
+        if name in named or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+            continue
+        named.add(name)
+        try:
+            requires = metadata.requires(req.name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            sub = Requirement(text)
+            if sub.marker is None or any(sub.marker.evaluate({"extra": e}) for e in ("", *req.extras)):
+                todo.append(Requirement(str(sub).split(";")[0]))
+    providers = metadata.packages_distributions()
+    missing = {}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        tree = ast.parse("\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules = [node.module]
+            else:
+                continue
+            for module in (m.split(".")[0] for m in modules):
+                if module in sys.stdlib_module_names or module == "nasnb":
+                    continue
+                dists = {d.lower().replace("_", "-") for d in providers.get(module, [module])}
+                if not dists & named:
+                    missing.setdefault(path.name, set()).add(module)
+    assert not missing, f"add these to pyproject's `lab` extra (what binder/requirements.txt installs): {missing}"

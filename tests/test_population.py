@@ -21,6 +21,7 @@ MIXED = [
     CELLS.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"),
     CELLS.parse("|conv_1x1~0|+|conv_3x3~0|none~1|+|none~0|skip_connect~1|avg_pool_3x3~2|"),
 ]
+POOLS = CELLS.parse("|avg_pool_3x3~0|+|avg_pool_3x3~0|conv_1x1~1|+|avg_pool_3x3~0|skip_connect~1|conv_3x3~2|")
 QUICK = {"dataset": "digits", "device": "cpu", "network": {"channels": 4}, "keep_model": True}
 
 
@@ -41,18 +42,62 @@ def separate(archs, seeds=None, **config):
     return results, models
 
 
-def test_stacked_networks_compute_each_candidates_own_function():
-    nets = [build_model(a, (1, 8, 8), 10, channels=4).eval() for a in MIXED]
+@pytest.mark.parametrize("size", [8, 28])  # 28x28 maps pool axis by axis
+# "same": every edge's group holds all K candidates, and nodes start from a full pooling output
+@pytest.mark.parametrize("archs", [MIXED, [POOLS, POOLS]], ids=["mixed", "same"])
+def test_stacked_networks_compute_each_candidates_own_function(size, archs):
+    nets = [build_model(a, (1, size, size), 10, channels=4).eval() for a in archs]
     for i, net in enumerate(nets):  # distinct BatchNorm statistics, so a mix-up would show
         for m in net.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
                 m.running_mean.uniform_(-1, 1, generator=torch.Generator().manual_seed(i))
     population = stack(nets).eval()
-    x = torch.randn(5, len(nets), 1, 8, 8)
+    x = torch.randn(5, len(nets), 1, size, size)
     out = population(x)
     assert out.shape == (5, len(nets), 10)
     for k, net in enumerate(nets):
         torch.testing.assert_close(out[:, k], net(x[:, k]), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("pool", "size"),
+    [
+        (torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False), (8, 8)),  # the cell's pooling
+        (torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=True), (5, 7)),
+        (torch.nn.AvgPool2d(2, stride=2, ceil_mode=True), (7, 7)),  # the reduction's shortcut, odd size
+        (torch.nn.AdaptiveAvgPool2d(1), (4, 4)),  # the head
+        # larger maps: pooled axis by axis
+        (torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False), (28, 28)),
+        (torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=True), (20, 17)),
+        (torch.nn.AvgPool2d(2, stride=2, ceil_mode=True), (17, 17)),
+        (torch.nn.AdaptiveAvgPool2d(1), (16, 20)),
+    ],
+)
+def test_pooling_by_matmul_is_the_modules_pooling(pool, size):
+    from nasnb.nn.batched_pool import PoolByMatmul
+
+    batched = PoolByMatmul(pool)
+    x = torch.randn(3, 6, *size, dtype=torch.float64, requires_grad=True)
+    out, want = batched(x), pool(x)
+    assert out.shape == want.shape
+    assert size[0] * size[1] <= 256 or batched.axes(*size, x.device, x.dtype) is not None  # not ATen's fallback
+    torch.testing.assert_close(out, want, rtol=1e-12, atol=1e-12)
+    grad = torch.randn_like(want)  # and the backward pass: the transposed matrix
+    got, expected = torch.autograd.grad(out, x, grad)[0], torch.autograd.grad(want, x, grad)[0]
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_pooling_matrix_of_a_3x3_map_by_hand():
+    from nasnb.nn.batched_pool import PoolByMatmul
+
+    # 3x3 average pooling, padding ignored: the corner averages its 2x2 block, the centre all nine
+    p, size = PoolByMatmul(torch.nn.AvgPool2d(3, 1, 1, count_include_pad=False)).matrix(
+        3, 3, torch.device("cpu"), torch.float64
+    )
+    assert size == (3, 3)
+    assert p[:, 0].tolist() == [0.25, 0.25, 0, 0.25, 0.25, 0, 0, 0, 0]
+    assert p[:, 4].tolist() == [1 / 9] * 9
+    assert p[:, 1].tolist() == pytest.approx([1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6, 1 / 6, 0, 0, 0])
 
 
 def test_one_step_matches_separate_trainers():
@@ -101,7 +146,7 @@ def test_hyperparameters_vary_per_candidate_within_one_batch():
 @pytest.mark.parametrize("kind", ["sgd", "adam"])
 def test_stacked_optimizer_step_is_torchs_step_per_candidate(kind):
     """The core step, on planted gradients: each candidate's rows move as torch.optim moves its own net."""
-    from nasnb.evaluation.population import _StackedOptimizer
+    from nasnb.evaluation.population_optim import _StackedOptimizer
 
     nets = [build_model(ChainSpace().parse("fc8-relu-bn > fc8-relu"), (3,), 2) for _ in range(3)]
     population = stack(nets)

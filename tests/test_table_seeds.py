@@ -167,7 +167,7 @@ def test_generator_order_is_fixed_and_shards_are_byte_stable(tmp_path, monkeypat
 
 def test_committed_shards_pack_and_load_through_load_table(tmp_path, monkeypatch):
     """The real path: committed shard -> make_table.py pack -> load_table -> TableEvaluator, on every seed."""
-    import nasnb.evaluation.table as table_module
+    import nasnb.evaluation.table_files as table_module  # where load_table reads TABLES_DIR
 
     mt = _make_table_module()
     shards = mt.read_shards("digits-seeds")

@@ -266,6 +266,9 @@ def test_nice_ticks_by_hand():
     assert nice_ticks([3], integer=True)[:2] == (2, 4)
     assert nice_ticks([]) == (0.0, 1.0, [0.0, 0.25, 0.5, 0.75, 1.0])
     assert nice_ticks([float("nan"), 2.0, float("inf")], integer=True)[:2] == (1, 3)
+    assert nice_ticks([3.620065899972538e-08, -101.0]) == (-150.0, 50.0, [-150.0, -100.0, -50.0, 0.0, 50.0])
+    ticks = nice_ticks([1.192092896e-07, -400001.0])  # a value just above a tick is still covered
+    assert ticks.low <= -400001.0 and ticks.high >= 1.192092896e-07
     assert tick_format([0.3, 0.4, 0.5]) == ".1f"
     assert tick_format([0.0, 0.25, 0.5]) == ".2f"
     assert tick_format([0, 1000, 2000]) == "d"

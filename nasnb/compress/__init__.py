@@ -27,6 +27,7 @@ _LAZY = {
     "distill": ".distill",
     "hinton_loss": ".distill",
     "compress_trial": ".run",
+    "TrialCompression": ".run",
     "to_int8": ".quantize",
     "CompressionAwareEvaluator": ".objective",
     "objective_t": ".objective",

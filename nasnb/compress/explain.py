@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..spaces import Architecture
-from ..spaces.drawing import OP_COLOURS, ArchitectureGraph, architecture_graph
+from ..spaces.drawing import OP_COLOURS, ArchitectureGraph, architecture_graph, draw_graph
 from .record import CompressionResult
 
 
@@ -99,45 +99,10 @@ def distillation_table(result) -> list[dict[str, Any]]:
 def plot_pruned_cell(graph: ArchitectureGraph, ax: Any = None):
     """Draw ``pruned_cell_graph``: line width is the share kept, the grey halo what was removed."""
     import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyArrowPatch
 
     if ax is None:
         _, ax = plt.subplots(figsize=(6.5, 3.2))
-    pos = {n["id"]: (n["x"], n["y"]) for n in graph.nodes}
-    for edge in graph.edges:
-        (x0, y0), (x1, y1) = pos[edge["source"]], pos[edge["target"]]
-        bend, colour = edge["bend"], OP_COLOURS.get(edge["kind"], "#333333")
-        for width, col in ((5.0, "#dddddd"), (0.6 + 4.4 * edge["kept"], colour)):
-            ax.add_patch(
-                FancyArrowPatch(
-                    (x0, y0),
-                    (x1, y1),
-                    connectionstyle=f"arc3,rad={bend}",
-                    arrowstyle="-|>",
-                    mutation_scale=12,
-                    lw=width,
-                    color=col,
-                    shrinkA=12,
-                    shrinkB=12,
-                )
-            )
-        mx, my = (x0 + x1) / 2 + bend * (y1 - y0) / 2, (y0 + y1) / 2 - bend * (x1 - x0) / 2
-        ax.text(mx, my + (0.08 if bend <= 0 else -0.2), edge["label"], ha="center", fontsize=7.5, color=colour)
-    for node in graph.nodes:
-        ax.text(
-            node["x"],
-            node["y"],
-            node["label"],
-            ha="center",
-            va="center",
-            fontsize=8,
-            bbox={"boxstyle": "round", "fc": "white"},
-        )
-    ax.set_xlim(-0.5, max(p[0] for p in pos.values()) + 0.5)
-    ax.set_ylim(-0.85, 0.95)
-    ax.set_axis_off()
-    ax.set_title(graph.title, fontsize=9)
-    return ax
+    return draw_graph(graph, ax, edge_width=lambda edge: 0.6 + 4.4 * edge["kept"], halo=5.0)
 
 
 def plot_edge_sensitivity(rows: Sequence[dict[str, Any]], ax: Any = None):

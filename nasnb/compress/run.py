@@ -7,16 +7,23 @@ written over the kept weights.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import METHODS
 from .record import CompressionResult, measure
 
 
+class TrialCompression(NamedTuple):
+    """What ``compress_trial`` measured: the trial's model as trained, and the technique's result beside it."""
+
+    baseline: CompressionResult
+    result: Any  # CompressionResult, or DistillationResult for "distill"
+
+
 def compress_trial(
     run_dir: str | os.PathLike, trial: int | str = "best", method: str = "int8", **options: Any
-) -> tuple[CompressionResult, Any]:
-    """(baseline record, technique's result) for a run's trial; ``options`` go to the technique.
+) -> TrialCompression:
+    """The baseline record and the technique's result for a run's trial; ``options`` go to the technique.
 
     For ``distill`` the result is a ``DistillationResult``; its student is the teacher's own cell at
     ``student_channels`` (default half the teacher's) unless ``student`` names another architecture.
@@ -33,20 +40,20 @@ def compress_trial(
     if method == "int8":
         from .quantize import quantize_int8
 
-        return baseline, quantize_int8(trained.model, data, **options)
+        return TrialCompression(baseline, quantize_int8(trained.model, data, **options))
     if method == "prune":
         from .prune import prune_structured
 
-        return baseline, prune_structured(trained.model, data, **options)
+        return TrialCompression(baseline, prune_structured(trained.model, data, **options))
     if method == "prune-unstructured":
         from .prune import prune_unstructured
 
-        return baseline, prune_unstructured(trained.model, data, **options)
+        return TrialCompression(baseline, prune_unstructured(trained.model, data, **options))
     if method == "lowrank":
         from .lowrank import low_rank
 
-        return baseline, low_rank(trained.model, data, **options)
-    return baseline, _distill(trained, data, **options)
+        return TrialCompression(baseline, low_rank(trained.model, data, **options))
+    return TrialCompression(baseline, _distill(trained, data, **options))
 
 
 def _distill(trained, data, *, student: str | None = None, student_channels: int | None = None, **options: Any):

@@ -25,7 +25,7 @@ _LAZY = {
     "plot_monitor": ".monitor",
 }
 
-FORMATS = ("onnx", "torchscript", "state-dict")  # export formats (here, so the CLI needs no torch)
+FORMATS = ("onnx", "onnx-int8", "torchscript", "state-dict")  # export formats (here, so the CLI needs no torch)
 
 __all__ = sorted([*_LAZY, "FORMATS"])
 

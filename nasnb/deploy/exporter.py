@@ -57,8 +57,10 @@ def export(
     """Export a run's trial (``source`` a run directory) or a ``TrainedModel`` to ``out``.
 
     ``format``: ``"onnx"`` (outputs equal to PyTorch's within 1e-4 under onnxruntime, or
-    ExportError), ``"torchscript"`` (``torch.jit.script``; ``torch.jit.trace`` as fallback, noted in
-    the card) or ``"state-dict"`` (a nasnb weights file, read back by ``from_weights_file``).
+    ExportError), ``"onnx-int8"`` (quantised by onnxruntime, calibrated on training images, with
+    compact tensor names; its top-1 predictions must agree with PyTorch's, see ``onnx_int8``),
+    ``"torchscript"`` (``torch.jit.script``; ``torch.jit.trace`` as fallback, noted in the card) or
+    ``"state-dict"`` (a nasnb weights file, read back by ``from_weights_file``).
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}")
@@ -76,6 +78,10 @@ def export(
     try:
         if format == "onnx":
             checks = _export_onnx(model, inputs, out, opset, written)
+        elif format == "onnx-int8":
+            from .onnx_int8 import export_onnx_int8
+
+            checks = export_onnx_int8(model, trained, inputs, out, opset, written)
         elif format == "torchscript":
             checks = _export_torchscript(model, inputs, out, written)
         else:
@@ -101,10 +107,39 @@ def check_inputs(trained: TrainedModel) -> torch.Tensor:
 
 
 def _export_onnx(model: torch.nn.Module, inputs: torch.Tensor, out: Path, opset: int, written: list[Path]) -> dict:
+    got, want = write_and_run(onnx_bytes(model, inputs, opset), out, written, model, inputs)
+    diff = float(abs(got - want).max())
+    if not diff <= ONNX_TOLERANCE:
+        raise ExportError(
+            f"onnxruntime's outputs differ from PyTorch's by up to {diff:.3g} (> {ONNX_TOLERANCE}) on "
+            f"{len(inputs)} test inputs; the file was removed. Try another opset (opset={opset + 1})"
+        )
+    return {"onnxruntime_max_abs_diff": diff, "checked_inputs": len(inputs), "opset": opset}
+
+
+def write_and_run(data: bytes, out: Path, written: list[Path], model: torch.nn.Module, inputs: torch.Tensor):
+    """Write an ONNX file (never over an existing one), then (onnxruntime's outputs, PyTorch's) on ``inputs``."""
+    ort = _onnxruntime()
+    with open(out, "xb") as f:
+        written.append(out)
+        f.write(data)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": inputs.numpy()})[0]
+    with torch.no_grad():
+        want = model(inputs).numpy()
+    return got, want
+
+
+def _onnxruntime():
     try:
         import onnxruntime as ort
     except ImportError as err:
         raise ImportError("ONNX export is checked with onnxruntime: pip install 'nasnb[deploy]'") from err
+    return ort
+
+
+def onnx_bytes(model: torch.nn.Module, inputs: torch.Tensor, opset: int = 17) -> bytes:
+    """The float32 ONNX file of ``model`` (input ``input``, output ``logits``, any batch size)."""
     buffer = io.BytesIO()
     try:
         with warnings.catch_warnings():
@@ -121,20 +156,7 @@ def _export_onnx(model: torch.nn.Module, inputs: torch.Tensor, out: Path, opset:
             )
     except Exception as err:
         raise ExportError(f"torch.onnx.export failed for this model: {type(err).__name__}: {err}") from err
-    with open(out, "xb") as f:
-        written.append(out)
-        f.write(buffer.getvalue())
-    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    got = session.run(None, {"input": inputs.numpy()})[0]
-    with torch.no_grad():
-        want = model(inputs).numpy()
-    diff = float(abs(got - want).max())
-    if not diff <= ONNX_TOLERANCE:
-        raise ExportError(
-            f"onnxruntime's outputs differ from PyTorch's by up to {diff:.3g} (> {ONNX_TOLERANCE}) on "
-            f"{len(inputs)} test inputs; the file was removed. Try another opset (opset={opset + 1})"
-        )
-    return {"onnxruntime_max_abs_diff": diff, "checked_inputs": len(inputs), "opset": opset}
+    return buffer.getvalue()
 
 
 def _export_torchscript(model: torch.nn.Module, inputs: torch.Tensor, out: Path, written: list[Path]) -> dict:

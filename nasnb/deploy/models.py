@@ -53,6 +53,8 @@ def load_trained(run_dir: str | os.PathLike, trial: int | str = "best") -> Train
     run = load_run(run_dir)
     chosen = find_trial(run, trial)
     path = weights_path(run, chosen)
+    if trial == "best" and not path.exists():
+        chosen, path = _tied_best_with_weights(run, chosen, path)
     if not path.exists():
         kept = sorted(p.name for p in path.parent.glob("*.pt")) if path.parent.is_dir() else []
         raise MissingWeightsError(
@@ -61,6 +63,21 @@ def load_trained(run_dir: str | os.PathLike, trial: int | str = "best") -> Train
             "or search again with Trainer(keep_weights='all') / `nasnb search --keep-weights all`"
         )
     return from_weights_file(path, trial=chosen, run_dir=run.path)
+
+
+def _tied_best_with_weights(run, best: Trial, path: Path) -> tuple[Trial, Path]:
+    """Among trials tied with ``best``, the first whose weights were kept (else ``best`` itself).
+
+    ``keep_weights="best"`` keeps the first of equally accurate models to *finish*; with parallel
+    workers that need not be the first in the run log, which is the one ``Run.best`` names.
+    """
+    score = best.score(run.metric)
+    for other in run.trials:
+        if other.ok and other.score(run.metric) == score:
+            other_path = weights_path(run, other)
+            if other_path.exists():
+                return other, other_path
+    return best, path
 
 
 def from_weights_file(path: str | os.PathLike, *, trial: Trial | None = None, run_dir: Path | None = None):

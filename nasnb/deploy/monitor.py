@@ -144,7 +144,9 @@ def serving_function(model: Any) -> Callable[[np.ndarray], np.ndarray]:
         if path.suffix == ".onnx":
             import onnxruntime as ort
 
-            session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            from .onnx_int8 import session_options
+
+            session = ort.InferenceSession(str(path), session_options(path), providers=["CPUExecutionProvider"])
             name = session.get_inputs()[0].name
             return lambda x: session.run(None, {name: x})[0]
         import warnings

@@ -33,8 +33,9 @@ from ..data import load_dataset
 from ..nn.supernet import PARAMETER_FREE, SuperNetwork
 from ..spaces import EDGES, OPS, Architecture, CellSpace
 from .control import checkpoint, report_progress
+from .devices import resolve_device
+from .scoring import EVAL_BATCH
 from .threads import DEFAULT_THREADS, check_threads, limited_threads
-from .trainer import EVAL_BATCH, resolve_device
 
 
 @dataclass(frozen=True)

@@ -47,9 +47,9 @@ from ..data import load_dataset
 from ..nn import build_model, count_macs, count_params
 from ..spaces import Architecture, BaseSpace, CellSpace, as_rng, network_part
 from .control import checkpoint, report_progress
+from .devices import derive_seed
 from .recipes import RECIPES, recipe
 from .threads import DEFAULT_THREADS, limited_threads
-from .trainer import derive_seed
 
 PROXIES = ("synflow", "snip", "grad_norm", "naswot", "params")  # the default set
 AVAILABLE = (*PROXIES, "jacov")  # every proxy a name can ask for

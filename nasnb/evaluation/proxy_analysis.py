@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from ..spaces import as_rng
+from .benchmark_table import OK, BenchmarkTable
 from .control import checkpoint, report_progress
 from .proxies import AVAILABLE, PROXIES, build_proxy_model, check_proxies, proxy_batch, score_model
-from .table import OK, BenchmarkTable
 
 VOTE = "vote"
 LEARNED = "learned (cv)"

@@ -13,7 +13,7 @@ from typing import Any
 
 EVALUATORS: dict[str, str] = {
     "trainer": "nasnb.evaluation.trainer:Trainer",
-    "table": "nasnb.evaluation.table:TableEvaluator",
+    "table": "nasnb.evaluation.table_evaluator:TableEvaluator",
     "proxy": "nasnb.evaluation.proxies:ProxyEvaluator",
 }
 

@@ -1,243 +1,44 @@
 """Real training as an evaluator: build the architecture, train it, report validation accuracy.
 
-The loop is written for many small trainings in a row: data already sits in memory as tensors
-and batches are index slices, so a trial on digits costs about as much as a hand-written loop.
-Every batch passes through ``checkpoint()`` so a search can pause or stop it, and every epoch
-reports progress, so the explorer can draw the curve while it grows.
+The ``Trainer`` is configuration plus one call per architecture: it loads the data, derives the
+architecture's seed, builds the network and hands it to the loop. The pieces live in their own
+modules and are re-exported here, so ``from nasnb.evaluation.trainer import train_model`` keeps
+working: the loop in ``training`` (``train_model``, ``make_optimizer``), scoring in ``scoring``
+(``evaluate_model``, ``SplitScore``), device and seed in ``devices`` (``resolve_device``,
+``derive_seed``), kept weights in ``weights``.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 import os
-import time
-import zlib
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
 import torch
 from torch import nn
 
-from .._checks import check, check_bool, check_choice, check_float, check_int
+from .._checks import check, check_bool, check_int
 from ..data import DATASETS, Dataset, load_dataset
 from ..nn import build_model, count_macs, count_params
 from ..spaces import Architecture, hyperparameters
-from .control import checkpoint, report_progress
-from .errors import DivergedError, EvaluationError
+from .devices import derive_seed, resolve_device
+from .scoring import EVAL_BATCH, SplitScore, evaluate_model
 from .threads import DEFAULT_THREADS, check_threads, limited_threads
+from .training import OPTIMIZERS, _check_training, make_optimizer, train_model
 from .weights import KEEP_WEIGHTS, WEIGHTS_DIR, save_weights
 
-if TYPE_CHECKING:
-    from ..data import Split
-
-OPTIMIZERS = ("sgd", "adam")
-EVAL_BATCH = 512
-
-
-def train_model(
-    model: nn.Module,
-    dataset: Dataset | str,
-    *,
-    epochs: int = 10,
-    batch_size: int = 64,
-    lr: float = 0.05,
-    optimizer: str = "sgd",
-    weight_decay: float = 5e-4,
-    max_steps: int | None = None,
-    seconds: float | None = None,
-    seed: int = 0,
-    device: str | torch.device = "auto",
-    test: bool = False,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
-    """Train ``model`` in place on ``dataset`` and return its metrics (see ``Trainer``).
-
-    SGD (momentum 0.9) or Adam with a cosine learning-rate decay over all planned steps. Stops after
-    ``epochs``, or earlier at ``max_steps`` optimiser steps or ``seconds`` of training (time spent
-    paused by the search does not count). Shuffling and dropout draw from ``seed`` only; the
-    caller's global random state is left as it was. A trailing batch of a single sample is skipped
-    because BatchNorm cannot normalise one sample.
-
-    ``on_epoch``, if given, is called after each epoch's validation with ``{"epoch", "model",
-    "train_loss", "val_loss", "val_accuracy"}``, so explainers can record weights and gradients
-    over training (the gradients of the epoch's last batch are still on the parameters).
-    """
-    _check_training(
-        "train_model",
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        optimizer=optimizer,
-        weight_decay=weight_decay,
-        max_steps=max_steps,
-        seconds=seconds,
-    )
-    data = load_dataset(dataset) if isinstance(dataset, str) else dataset
-    if len(data.train) < 2 or len(data.val) == 0:
-        raise EvaluationError(
-            f"{data.name}: need >= 2 training and >= 1 validation samples, got {len(data.train)} and {len(data.val)}"
-        )
-    dev = resolve_device(device)
-    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-        torch.manual_seed(seed)
-        return _train(
-            model.to(dev),
-            data,
-            dev,
-            epochs,
-            batch_size,
-            lr,
-            optimizer,
-            weight_decay,
-            max_steps,
-            seconds,
-            seed,
-            test,
-            on_epoch,
-        )
-
-
-def _train(
-    model: nn.Module,
-    data: Dataset,
-    dev: torch.device,
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    optimizer: str,
-    weight_decay: float,
-    max_steps: int | None,
-    seconds: float | None,
-    seed: int,
-    test: bool,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
-    x, y = data.train.x.to(dev), data.train.y.to(dev)
-    n = len(y)
-    bs = min(batch_size, n)
-    per_epoch = n // bs + (1 if n % bs > 1 else 0)
-    total = epochs * per_epoch if max_steps is None else min(epochs * per_epoch, max_steps)
-    opt = make_optimizer(optimizer, model.parameters(), lr, weight_decay)
-    loss_fn = nn.CrossEntropyLoss()
-    shuffle = torch.Generator().manual_seed(seed)
-    curves: dict[str, list[float]] = {"epoch": [], "train_loss": [], "val_loss": [], "val_accuracy": []}
-    step, paused, completed = 0, 0.0, 0
-    start = time.perf_counter()
-
-    def out_of_budget() -> bool:
-        return step >= total or (seconds is not None and time.perf_counter() - start - paused >= seconds)
-
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(n, generator=shuffle).to(dev)
-        loss_sum, seen, batches = 0.0, 0, 0
-        while batches < per_epoch:
-            t = time.perf_counter()
-            checkpoint()
-            paused += time.perf_counter() - t
-            idx = order[batches * bs : (batches + 1) * bs]
-            for group in opt.param_groups:
-                group["lr"] = lr * 0.5 * (1.0 + math.cos(math.pi * step / total))
-            loss = loss_fn(model(x[idx]), y[idx])
-            value = loss.item()
-            if not math.isfinite(value):
-                raise DivergedError(
-                    f"training diverged: the loss became {value} at epoch {epoch}, step {step + 1} with "
-                    f"lr={lr:g}; try a lower learning rate (e.g. lr={lr / 10:g})"
-                )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += value * len(idx)
-            seen += len(idx)
-            step += 1
-            batches += 1
-            if batches < per_epoch and out_of_budget():
-                break
-        if batches == per_epoch:
-            completed += 1
-        val_loss, val_acc = evaluate_model(model, data.val)
-        train_loss = loss_sum / seen
-        for key, v in (
-            ("epoch", epoch - 1 + batches / per_epoch),
-            ("train_loss", train_loss),
-            ("val_loss", val_loss),
-            ("val_accuracy", val_acc),
-        ):
-            curves[key].append(v)
-        report_progress(epoch=epoch, epochs=epochs, val_accuracy=val_acc, val_loss=val_loss, train_loss=train_loss)
-        if on_epoch is not None:
-            on_epoch(
-                {
-                    "epoch": epoch,
-                    "model": model,
-                    "train_loss": train_loss,
-                    "val_loss": val_loss,
-                    "val_accuracy": val_acc,
-                }
-            )
-        if out_of_budget():
-            break
-    result = {
-        "accuracy": curves["val_accuracy"][-1],
-        "val_loss": curves["val_loss"][-1],
-        "train_loss": curves["train_loss"][-1],
-        "train_seconds": time.perf_counter() - start - paused,
-        "epochs": completed,
-        "steps": step,
-        "curves": curves,
-    }
-    if test:
-        result["test_accuracy"] = evaluate_model(model, data.test).accuracy
-    return result
-
-
-class SplitScore(NamedTuple):
-    """How a model does on one split: mean cross-entropy ``loss`` and ``accuracy`` in [0, 1]."""
-
-    loss: float
-    accuracy: float
-
-
-@torch.no_grad()
-def evaluate_model(model: nn.Module, split: Split) -> SplitScore:
-    """Mean cross-entropy and accuracy of ``model`` on a split, in eval mode (BatchNorm running stats)."""
-    model.eval()
-    dev = next((p.device for p in model.parameters()), torch.device("cpu"))
-    loss, correct = 0.0, 0
-    for i in range(0, len(split), EVAL_BATCH):
-        xb, yb = split.x[i : i + EVAL_BATCH].to(dev), split.y[i : i + EVAL_BATCH].to(dev)
-        out = model(xb)
-        loss += float(nn.functional.cross_entropy(out, yb, reduction="sum"))
-        correct += int((out.argmax(1) == yb).sum())
-    n = max(len(split), 1)
-    return SplitScore(loss / n, correct / n)
-
-
-def make_optimizer(name: str, params: Any, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    """SGD with momentum 0.9 (the usual recipe for small CNNs and NAS-Bench-201) or Adam."""
-    if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
-    raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, got {name!r}")
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` means CUDA when available, else the CPU."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        return torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from err
-
-
-def derive_seed(seed: int, key: str) -> int:
-    """Seed for one architecture: stable across processes (unlike ``hash``), different per arch."""
-    return zlib.crc32(f"{seed}:{key}".encode()) & 0x7FFFFFFF
+__all__ = [
+    "EVAL_BATCH",
+    "OPTIMIZERS",
+    "SplitScore",
+    "Trainer",
+    "derive_seed",
+    "evaluate_model",
+    "make_optimizer",
+    "resolve_device",
+    "train_model",
+]
 
 
 class Trainer:
@@ -414,24 +215,3 @@ class Trainer:
             max_steps=self.max_steps,
             seconds=self.seconds,
         )
-
-
-def _check_training(
-    owner: object,
-    *,
-    epochs: Any,
-    batch_size: Any,
-    lr: Any,
-    optimizer: Any,
-    weight_decay: Any,
-    max_steps: Any,
-    seconds: Any,
-) -> None:
-    """Checks shared by Trainer and train_model: name the parameter, the rule and the value."""
-    check_int(owner, "epochs", epochs, low=1)
-    check_int(owner, "batch_size", batch_size, low=1)
-    check_float(owner, "lr", lr, low=0, low_open=True)
-    check_choice(owner, "optimizer", optimizer, OPTIMIZERS)
-    check_float(owner, "weight_decay", weight_decay, low=0)
-    check_int(owner, "max_steps", max_steps, low=1, optional=True)
-    check_float(owner, "seconds", seconds, low=0, low_open=True, optional=True)

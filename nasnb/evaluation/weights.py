@@ -9,8 +9,11 @@ training. Each file is self-describing (architecture, space, network options, in
 and metrics beside the state dict), so ``nasnb.load_model`` rebuilds the module from it alone.
 
 With ``"best"`` only the most accurate so far is kept (``best.json`` names it; ties keep the
-earlier, as ``Run.best`` does); the file is replaced atomically and under a lock, so Dask workers
-sharing the run directory cannot leave a worse model behind.
+earlier to finish); the file is written to a temporary name, flushed to disk and renamed into place
+under a lock, so Dask workers or threads sharing the run directory cannot leave a worse model or a
+half-written file behind. Two trials that tie can finish in either order, so the one whose weights were
+kept may not be the one ``Run.best`` names (the earliest in the log): ``load_model(run, "best")`` then
+takes the tied trial whose weights exist.
 """
 
 from __future__ import annotations
@@ -71,7 +74,9 @@ def save_weights(
         if mode == "best" and best is not None and not accuracy > best["accuracy"]:
             return None
         tmp = folder / (name + ".tmp")
-        torch.save(payload, tmp)
+        with open(tmp, "wb") as handle:
+            torch.save(payload, handle)
+            _durable(handle)
         os.replace(tmp, folder / name)
         if mode == "best":
             _write_best(folder, {"file": name, "key": record["key"], "accuracy": float(accuracy)})
@@ -106,8 +111,17 @@ def _read_best(folder: Path) -> dict[str, Any] | None:
 
 def _write_best(folder: Path, best: dict[str, Any]) -> None:
     tmp = folder / (BEST_FILE + ".tmp")
-    tmp.write_text(json.dumps(best), encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(best))
+        _durable(handle)
     os.replace(tmp, folder / BEST_FILE)
+
+
+def _durable(handle: Any) -> None:
+    """Flush a file to the disk before it is renamed into place: a rename alone can survive a crash
+    that the file's contents do not, leaving an empty file under the final name."""
+    handle.flush()
+    os.fsync(handle.fileno())
 
 
 @contextlib.contextmanager

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._checks import check, check_choice, check_metric, is_int, is_number
+from .._lazy import lazy_attributes
 from ..spaces import BaseSpace
 from ..trial import Trial
 from . import _estimators
@@ -69,18 +71,6 @@ class OpImportance:
         return list(self.decisions["decision"])
 
 
-@dataclass(frozen=True)
-class EstimatorComparison:
-    """Both estimators on the same trials: side-by-side frames and how well their ranks agree."""
-
-    marginal: OpImportance
-    forest: OpImportance
-    options: pd.DataFrame  # decision, option, marginal, forest
-    decisions: pd.DataFrame  # decision, marginal, forest, marginal_rank, forest_rank
-    option_spearman: float
-    decision_spearman: float
-
-
 class ImportanceTracker:
     """Per-op importance kept up to date during a search: ``search.on("trial_finished", tracker.update)``.
 
@@ -104,7 +94,7 @@ class ImportanceTracker:
         confidence: float = 0.95,
         seed: int = 0,
     ) -> None:
-        _check(space, metric, estimator, n_bootstrap, confidence)
+        _check(self, space, metric, estimator, n_bootstrap, confidence)
         self.space = space
         self.metric = metric
         self.estimator = estimator
@@ -289,60 +279,6 @@ def op_importance(
     )
 
 
-def compare_estimators(
-    trials: Any,
-    space: BaseSpace | None = None,
-    *,
-    metric: str = "accuracy",
-    n_bootstrap: int = 200,
-    confidence: float = 0.95,
-    seed: int = 0,
-) -> EstimatorComparison:
-    """Marginal and forest importance of the same trials, side by side, with Spearman rank agreement.
-
-    High agreement says the ranking does not hinge on the estimator; low agreement is a cue to
-    look for interactions between decisions or for a population that is not a random sample.
-    """
-    import pandas as pd
-
-    trials, space = _trials_and_space(trials, space)
-    results = {
-        name: op_importance(
-            trials, space, metric=metric, estimator=name, n_bootstrap=n_bootstrap, confidence=confidence, seed=seed
-        )
-        for name in ESTIMATORS
-    }
-    m, f = results["marginal"], results["forest"]
-    options = m.options[["decision", "option", "effect"]].rename(columns={"effect": "marginal"})
-    options = options.assign(forest=f.options["effect"].to_numpy() if len(f.options) == len(options) else np.nan)
-    decisions = m.decisions[["decision", "importance"]].rename(columns={"importance": "marginal"})
-    decisions = decisions.merge(
-        f.decisions[["decision", "importance"]].rename(columns={"importance": "forest"}), on="decision", how="outer"
-    )
-    for name in ESTIMATORS:
-        decisions[f"{name}_rank"] = decisions[name].rank(ascending=False, method="average")
-    decisions = decisions.sort_values("marginal", ascending=False, na_position="last").reset_index(drop=True)
-    return EstimatorComparison(
-        m,
-        f,
-        pd.DataFrame(options).reset_index(drop=True),
-        decisions,
-        spearman(options["marginal"], options["forest"]),
-        spearman(decisions["marginal"], decisions["forest"]),
-    )
-
-
-def spearman(a: Any, b: Any) -> float:
-    """Spearman rank correlation over the pairs where both are finite; NaN with fewer than 3 pairs."""
-    from scipy.stats import spearmanr
-
-    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    keep = np.isfinite(x) & np.isfinite(y)
-    if keep.sum() < 3 or np.ptp(x[keep]) == 0 or np.ptp(y[keep]) == 0:
-        return float("nan")
-    return float(spearmanr(x[keep], y[keep]).statistic)
-
-
 def _trials_and_space(trials: Any, space: BaseSpace | None) -> tuple[list[Trial], BaseSpace]:
     """Accept a Run, a Search or a list of trials; the space comes from the first two when not given."""
     if space is None:
@@ -359,17 +295,14 @@ def _trials_and_space(trials: Any, space: BaseSpace | None) -> tuple[list[Trial]
     return listed, space
 
 
-def _check(space: Any, metric: Any, estimator: Any, n_bootstrap: Any, confidence: Any) -> None:
+def _check(owner: object, space: Any, metric: Any, estimator: Any, n_bootstrap: Any, confidence: Any) -> None:
     if not isinstance(space, BaseSpace):
         raise TypeError(f"space must be a nasnb space such as CellSpace(), got {type(space).__name__}")
-    if not isinstance(metric, str) or not metric:
-        raise ValueError(f"metric must be a metric name such as 'accuracy', got {metric!r}")
-    if estimator not in ESTIMATORS:
-        raise ValueError(f"estimator must be one of {list(ESTIMATORS)}, got {estimator!r}")
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, int) or n_bootstrap < 0:
-        raise ValueError(f"n_bootstrap must be an int >= 0 (0 = no intervals), got {n_bootstrap!r}")
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be a number in (0, 1), such as 0.95, got {confidence!r}")
+    check_metric(owner, "metric", metric)
+    check_choice(owner, "estimator", estimator, ESTIMATORS)
+    check(owner, "n_bootstrap", n_bootstrap, is_int(n_bootstrap, low=0), "an int >= 0 (0 = no intervals)")
+    ok = is_number(confidence) and 0 < confidence < 1
+    check(owner, "confidence", confidence, ok, "a number in (0, 1), such as 0.95")
 
 
 def _option_index(options: tuple[Hashable, ...], value: Hashable) -> int:
@@ -386,10 +319,13 @@ def _nan(value: Any) -> float:
 
 __all__ = [
     "ESTIMATORS",
-    "EstimatorComparison",
     "ImportanceTracker",
     "OpImportance",
-    "compare_estimators",
     "op_importance",
-    "spearman",
 ]
+
+# moved to estimator_comparison (which imports this module), still importable from here
+_MOVED = {
+    name: "nasnb.explain.estimator_comparison" for name in ("EstimatorComparison", "compare_estimators", "spearman")
+}
+__getattr__, __dir__ = lazy_attributes(__name__, _MOVED, globals())

@@ -237,7 +237,7 @@ def agreement(
 
     Ranked by loss increase (accuracy drops tie at 0 too often on a small validation set).
     """
-    from .importance import spearman
+    from .estimator_comparison import spearman
 
     ab = edge_importance(
         model, data, method="ablation", cell=cell, ablation=ablation, n_samples=n_samples, threads=threads

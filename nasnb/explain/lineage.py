@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -155,6 +155,13 @@ def path_to_best(trials: Any, metric: str = "accuracy") -> list[Trial]:
     return path[::-1]
 
 
+class Segments(NamedTuple):
+    """Line segments to draw: ``x`` and ``y`` of shape (n, 2), one row per (start, end) pair."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+
 @dataclass(frozen=True)
 class LineageLayout:
     """The lineage as drawn: node ``i`` (trial ``ids[i]``) at ``x[i]`` = step, ``y[i]`` = score,
@@ -179,10 +186,10 @@ class LineageLayout:
     path: np.ndarray
     path_edges: np.ndarray
 
-    def segments(self, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(x, y) of each (parent, child) pair as arrays of shape (n, 2), for line drawing."""
+    def segments(self, pairs: np.ndarray) -> Segments:
+        """``Segments(x, y)`` of each (parent, child) pair, arrays of shape (n, 2), for line drawing."""
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-        return self.x[pairs], self.y[pairs]
+        return Segments(self.x[pairs], self.y[pairs])
 
 
 def lineage_layout(source: Any, path: Iterable[int] | None = None, *, metric: str = "accuracy") -> LineageLayout:
@@ -325,6 +332,7 @@ def plot_lineage(graph: Any, ax: Any = None, *, highlight: Iterable[int] | None 
 
 __all__ = [
     "LineageLayout",
+    "Segments",
     "as_trials",
     "change_label",
     "lineage_graph",

@@ -6,6 +6,7 @@ the side panel shows cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,32 +88,56 @@ def _layer_label(layer: dict[str, Any]) -> str:
 def plot_architecture(arch: Architecture, ax: Any = None, *, show_none: bool = False):
     """Draw ``arch`` with matplotlib; returns the axes."""
     import matplotlib.pyplot as plt
-    from matplotlib.patches import FancyArrowPatch
 
     graph = architecture_graph(arch, show_none=show_none)
     if ax is None:
         width = 6 if len(graph.nodes) <= 4 else 1.6 * len(graph.nodes)
         _, ax = plt.subplots(figsize=(width, 3))
+    return draw_graph(graph, ax)
+
+
+def draw_graph(
+    graph: ArchitectureGraph,
+    ax: Any,
+    *,
+    edge_width: Callable[[dict[str, Any]], float] | None = None,
+    halo: float | None = None,
+):
+    """Draw an ``ArchitectureGraph`` (or one derived from it) on ``ax``: coloured arrows, labels, nodes.
+
+    ``edge_width(edge)`` sets each arrow's line width (default 2); ``halo`` draws a grey arrow of that
+    width under each one, so a thinner arrow shows how much of the edge is left (compression uses
+    both to draw what pruning removed). Multi-line edge labels get room below the curve.
+    """
+    from matplotlib.patches import FancyArrowPatch
+
     pos = {n["id"]: (n["x"], n["y"]) for n in graph.nodes}
+    lines = 1
     for edge in graph.edges:
         (x0, y0), (x1, y1) = pos[edge["source"]], pos[edge["target"]]
         bend, colour = edge["bend"], OP_COLOURS.get(edge["kind"], "#333333")
-        ax.add_patch(
-            FancyArrowPatch(
-                (x0, y0),
-                (x1, y1),
-                connectionstyle=f"arc3,rad={bend}",
-                arrowstyle="-|>",
-                mutation_scale=14,
-                lw=2,
-                color=colour,
-                shrinkA=12,
-                shrinkB=12,
+        strokes = [(halo, "#dddddd")] if halo else []
+        strokes.append((edge_width(edge) if edge_width else 2, colour))
+        for width, stroke in strokes:
+            ax.add_patch(
+                FancyArrowPatch(
+                    (x0, y0),
+                    (x1, y1),
+                    connectionstyle=f"arc3,rad={bend}",
+                    arrowstyle="-|>",
+                    mutation_scale=14,
+                    lw=width,
+                    color=stroke,
+                    shrinkA=12,
+                    shrinkB=12,
+                )
             )
-        )
         if edge["label"]:  # the midpoint of matplotlib's arc3 curve
+            extra = edge["label"].count("\n")
+            lines = max(lines, extra + 1)
             mx, my = (x0 + x1) / 2 + bend * (y1 - y0) / 2, (y0 + y1) / 2 - bend * (x1 - x0) / 2
-            ax.text(mx, my + (0.08 if bend <= 0 else -0.12), edge["label"], ha="center", fontsize=8, color=colour)
+            dy = 0.08 if bend <= 0 else -0.12 - 0.08 * extra
+            ax.text(mx, my + dy, edge["label"], ha="center", fontsize=8, color=colour)
     for node in graph.nodes:
         ax.text(
             node["x"],
@@ -125,7 +150,7 @@ def plot_architecture(arch: Architecture, ax: Any = None, *, show_none: bool = F
         )
     xs = [n["x"] for n in graph.nodes]
     ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
-    ax.set_ylim(-0.75, 0.95)
+    ax.set_ylim(-0.75 - 0.1 * (lines - 1), 0.95)
     ax.set_axis_off()
     if graph.title:
         ax.set_title(graph.title, fontsize=9)

@@ -6,7 +6,7 @@ by side. ``objectives`` holds the Pareto and scalarisation helpers that any stra
 """
 
 from .base import BaseStrategy
-from .bayesian import BayesianStrategy, HammingGP
+from .bayesian import BayesianStrategy, GPPrediction, HammingGP
 from .evolution import EvolutionStrategy
 from .halving import HalvingStrategy, HyperbandStrategy
 from .multi_objective import NSGA2Strategy
@@ -43,6 +43,7 @@ __all__ = [
     "BayesianStrategy",
     "EvolutionStrategy",
     "HalvingStrategy",
+    "GPPrediction",
     "HammingGP",
     "HyperbandStrategy",
     "NSGA2Strategy",

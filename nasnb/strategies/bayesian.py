@@ -16,7 +16,7 @@ The length-scale ℓ and the noise level are chosen by marginal likelihood on a 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,6 +27,13 @@ from .base import BaseStrategy
 
 LENGTH_SCALES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 NOISES = (1e-4, 1e-3, 1e-2, 1e-1, 0.3)
+
+
+class GPPrediction(NamedTuple):
+    """What the GP believes about each architecture: latent ``mean`` and ``std``, in the units of y."""
+
+    mean: np.ndarray
+    std: np.ndarray
 
 
 class HammingGP:
@@ -64,13 +71,13 @@ class HammingGP:
         _, self.length_scale, self.noise, self.inverse_factor_, self.alpha_ = best
         return self
 
-    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, x: np.ndarray) -> GPPrediction:
         """Mean and standard deviation of the latent score (noise excluded), in the units of y."""
         k = np.exp(-self.distances(x, self.x_) / self.length_scale)
         mean = k @ self.alpha_
         v = self.inverse_factor_ @ k.T
         var = np.maximum(1.0 - np.sum(v * v, axis=0), 1e-12)
-        return self.y_mean_ + self.y_std_ * mean, self.y_std_ * np.sqrt(var)
+        return GPPrediction(self.y_mean_ + self.y_std_ * mean, self.y_std_ * np.sqrt(var))
 
 
 class BayesianStrategy(BaseStrategy):

@@ -18,7 +18,7 @@ from collections import deque
 from typing import Any
 
 from ..trial import Proposal, Trial
-from ._checks import check_bool, check_int
+from ._checks import check, check_bool, check_float, check_int
 from .base import BaseStrategy
 
 
@@ -134,13 +134,10 @@ def _public(tournament: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_params(s: EvolutionStrategy) -> None:
-    if not isinstance(s.population_size, int) or s.population_size < 2:
-        raise ValueError(f"population_size must be an int >= 2, got {s.population_size!r}")
-    if not isinstance(s.tournament_size, int) or not 1 <= s.tournament_size:
-        raise ValueError(f"tournament_size must be an int >= 1, got {s.tournament_size!r}")
-    if s.tournament_size > s.population_size:
-        raise ValueError(f"tournament_size ({s.tournament_size}) cannot exceed population_size ({s.population_size})")
-    if not 0.0 <= float(s.crossover_rate) <= 1.0:
-        raise ValueError(f"crossover_rate must be in [0, 1], got {s.crossover_rate!r}")
+    check_int(s, "population_size", s.population_size, low=2)
+    check_int(s, "tournament_size", s.tournament_size, low=1)
+    fits = s.tournament_size <= s.population_size
+    check(s, "tournament_size", s.tournament_size, fits, f"at most population_size ({s.population_size})")
+    check_float(s, "crossover_rate", s.crossover_rate, low=0.0, high=1.0)
     check_bool(s, "dedup", s.dedup)
     check_int(s, "max_retries", s.max_retries, low=0)

@@ -8,6 +8,7 @@ mistake surfaces there as an error that names the field, for the explorer to sho
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -213,6 +214,19 @@ class Controls:
         for widget in self._settings + list(self.params.children):
             widget.disabled = locked
 
+    def enable_for(self, state: str) -> None:
+        """Enable the buttons that make sense in search ``state`` ("idle" before there is a search)."""
+        done = state == "finished"
+        self.start.disabled = done or state in ("running", "stopping")
+        self.step.disabled = done or state == "stopping"
+        self.pause.disabled = state != "running"
+        self.stop.disabled = state not in ("running", "paused")
+
+    def next_run_dir(self, previous: str | Path) -> None:
+        """After New search: the old run owns its folder, so offer the first free sibling (runs/demo-2)."""
+        if self.run_dir.value.strip():
+            self.run_dir.value = str(free_run_dir(Path(previous)))
+
     def _show_params(self, strategy: BaseStrategy) -> None:
         self._defaults = dict(strategy.get_params())
         self.params.children = [param_widget(name, value) for name, value in self._defaults.items()]
@@ -221,6 +235,16 @@ class Controls:
         training = self.evaluator.value == "trainer"
         self.epochs.layout.display = None if training else "none"
         self.dataset.layout.display = None if self.evaluator.value in ("trainer", "table") else "none"
+
+
+def free_run_dir(previous: Path) -> Path:
+    """``runs/demo`` -> ``runs/demo-2`` (or -3, ...): the first sibling folder that does not exist."""
+    stem = re.sub(r"-\d+$", "", previous.name)
+    for n in range(2, 10_000):
+        candidate = previous.with_name(f"{stem}-{n}")
+        if not candidate.exists():
+            return candidate
+    raise RuntimeError(f"no free run folder next to {previous}; type a new run dir")
 
 
 def _default_evaluator(space: str | BaseSpace) -> str:

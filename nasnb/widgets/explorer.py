@@ -1,50 +1,42 @@
 """Explorer: the dashboard that steers a live search, or replays a recorded one step by step.
 
-It wires three parts that know nothing of each other: Controls (what to search, the buttons), a
-SearchDriver (buttons as Search calls, in the background) and the Views (drawn from a Frame).
-Search events only ask the Throttle for a redraw; the redraw thread builds a Frame and updates
-the views, so the search never waits on a plot and the kernel never waits on the search.
+It wires parts that know nothing of each other: Controls (what to search, the buttons), a source
+of frames (``sources``: a live search behind a SearchDriver, or a recorded run replayed) and the
+Views (drawn from a Frame). Search events only ask the Throttle for a redraw; the redraw thread
+asks the source for a Frame and updates the views, so the search never waits on a plot and the
+kernel never waits on the search.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
-from ..explain.columns import TrialColumns
 from ..runs import Run, load_run
 from ..search import Search
 from ..spaces import BaseSpace
 from ..strategies import BaseStrategy
-from ..trial import jsonable
 from .controls import Controls
 from .driver import SearchDriver
 from .frame import Frame
-from .replay import ReplayBar, ReplayCursor, ReplayImportance
-from .text import escaped, number, shorten
+from .replay import ReplayBar
+from .sources import HINTS, LiveSource, ReplaySource
+from .status import SHOWN_ERRORS, ProblemLine, status_html
 from .throttle import Throttle
 from .views import Views
-from .views.common import WRAPPED
 
-SHOWN_ERRORS = 4
+__all__ = ["HINTS", "REDRAW_DUTY", "REPLAY_DUTY", "SHOWN_ERRORS", "Explorer"]
+
 #: the most of its time the redraw thread may spend redrawing: it shares the GIL with the search,
 #: so with a near-instant evaluator this is about what watching costs (issue 11: <= 1.05x); slow
 #: redraws then come less often, and the last request is always followed by a redraw
 REDRAW_DUTY = 0.04
 #: a replay has no search to slow down: the slider is followed as closely as redraws allow
 REPLAY_DUTY = 0.8
-# Pause and Stop differ in what comes next; the status line says so, so they never look the same.
-HINTS = {
-    "paused": " (held after a finished trial: Start or Step goes on)",
-    "stopped": " (stopped: Start continues it, New search starts another)",
-    "finished": " (budget spent: New search starts another)",
-}
 
 
 class Explorer:
@@ -102,11 +94,7 @@ class Explorer:
         self._setup(run.metric, redraw_interval)
         self.throttle.max_duty = REPLAY_DUTY
         self.controls = None
-        self.run = run
-        self._columns = TrialColumns(run.metric).extend(run.trials)
-        self._cursor = ReplayCursor(run, on_progress=self._replay_grew, idle=self._idle)
-        self._importance = ReplayImportance(run, run.metric, on_progress=self._replay_grew, idle=self._idle)
-        self.replay = ReplayBar(len(run.trials))
+        self._source = ReplaySource(run, self.throttle.request, self._idle)
         self.replay.slider.observe(lambda _: self.throttle.request(), names="value")
         self.throttle.start()
         self.widget = widgets.VBox([self.replay.widget, self.status, self.errors, self.views.widget])
@@ -116,17 +104,10 @@ class Explorer:
 
     def _setup(self, metric: str, redraw_interval: float) -> None:
         self.metric = metric
-        self.search: Search | None = None
-        self.run: Run | None = None
-        self.replay: ReplayBar | None = None
         self.selected: int | None = None
-        self.messages: list[str] = []
-        self._driver: SearchDriver | None = None
-        self._tracker: Any = None
-        self._fed = 0
-        self._columns = TrialColumns(metric)
-        self._ringless: int | None = None  # a replayed step drawn before its population was known
-        self._unread: int | None = None  # a replayed step drawn before its importance was known
+        self.problem_line = ProblemLine()
+        self.messages = self.problem_line.messages  # the explorer's own complaints, newest last
+        self._source: LiveSource | ReplaySource | None = None  # what the views show, swapped whole
         self._idle = threading.Event()  # clear while redrawing: the replay threads wait meanwhile
         self._idle.set()
         self._lock = threading.RLock()  # one redraw, selection or (de)attachment at a time
@@ -136,8 +117,30 @@ class Explorer:
         self.views = Views(self.select, metric, redraw=self.throttle.request)
         self.status = widgets.HTML("")
         self.status.add_class("nasnb-status")
-        self.errors = widgets.HTML("")
-        self.errors.add_class("nasnb-errors")
+        self.errors = self.problem_line.widget
+
+    @property
+    def search(self) -> Search | None:
+        """The search this explorer watches and steers (None before one exists, and in a replay)."""
+        source = self._source
+        return source.search if isinstance(source, LiveSource) else None
+
+    @property
+    def run(self) -> Run | None:
+        """The recorded run this explorer replays (None for a live explorer)."""
+        source = self._source
+        return source.run if isinstance(source, ReplaySource) else None
+
+    @property
+    def replay(self) -> ReplayBar | None:
+        """The replay's slider, Play button and speed (None for a live explorer)."""
+        source = self._source
+        return source.bar if isinstance(source, ReplaySource) else None
+
+    @property
+    def _driver(self) -> SearchDriver | None:
+        source = self._source
+        return source.driver if isinstance(source, LiveSource) else None
 
     # -- the search ---------------------------------------------------------------------------
     def attach(self, search: Search) -> None:
@@ -145,8 +148,7 @@ class Explorer:
         self.throttle.start()
         with self._lock:
             self._detach()
-            self.search = search
-            self._driver = SearchDriver(search, self.throttle.request)
+            self._source = LiveSource(search, self.metric, self.throttle.request)
         if self.controls is not None:
             self.controls.show_search(search)
             self.controls.lock(True)
@@ -156,8 +158,7 @@ class Explorer:
         with self._lock:
             if self._driver is not None:
                 self._driver.close()
-            self._driver, self.search, self._tracker, self._fed, self.selected = None, None, None, 0, None
-            self._columns = TrialColumns(self.metric)
+            self._source, self.selected = None, None
 
     def start(self) -> None:
         """Run the search in the background until its budget is spent (Start)."""
@@ -191,9 +192,8 @@ class Explorer:
         previous = self.search.run_dir if self.search is not None else None
         self._detach()
         self.controls.lock(False)
-        if previous is not None and self.controls.run_dir.value.strip():
-            # the old run owns that folder: a new search there would refuse to start
-            self.controls.run_dir.value = str(_free_run_dir(Path(previous)))
+        if previous is not None:  # the old run owns that folder: a new search there would refuse to start
+            self.controls.next_run_dir(previous)
         self.messages.clear()
         self.refresh()
 
@@ -247,11 +247,10 @@ class Explorer:
 
     def show_step(self, step: int) -> None:
         """Replay: show the run as it was after ``step`` trials (moves the slider), redrawn now."""
-        if self.replay is None:
+        source = self._source
+        if not isinstance(source, ReplaySource):
             raise RuntimeError("show_step() replays a recorded run: use Explorer.from_run(run_dir)")
-        self.replay.slider.value = max(0, min(int(step), self.replay.slider.max))
-        self._cursor.population_at(self.replay.slider.value, timeout=60.0)  # a cell's output shows it all
-        self._importance.at(self.replay.slider.value)
+        source.show_step(step)
         self.refresh()
 
     @property
@@ -278,108 +277,18 @@ class Explorer:
                 self._idle.set()
 
     def _frame(self, light: bool = False) -> Frame:
-        if self.run is not None:
-            step = self.replay.slider.value
-            trials = self.run.trials[:step]
-            space, population = self.run.space, self._cursor.population_at(step, wait=False)
-            self._ringless = step if population is None and not self._cursor.error else None
-            strategy = self.run.config.get("strategy")
-            importance, note = (None, "") if light else self._replay_importance(step)
-            columns = self._columns.view(step)
-        elif self.search is not None:
-            trials, space = list(self.search.trials), self.search.space
-            self._columns.extend(trials[len(self._columns) :])
-            columns = self._columns.view(len(trials))
-            population = self._driver.population
-            strategy = {"name": self.search.strategy.name, "params": jsonable(self.search.strategy.get_params())}
-            importance, note = (None, "") if light else self._live_importance(trials)
-        else:
-            space = self.controls.space.value if isinstance(self.controls.space.value, BaseSpace) else None
-            return Frame([], space or _cell_space(), self.metric, selected=self.selected)
-        return Frame(
-            trials,
-            space,
-            self.metric,
-            population=population,
-            importance=importance,
-            importance_note=note,
-            selected=self.selected,
-            strategy=strategy,
-            columns=columns,
-        )
-
-    def _live_importance(self, trials: list) -> tuple[Any, str]:
-        try:
-            from ..explain import ImportanceTracker
-
-            if self._tracker is None:
-                self._tracker, self._fed = ImportanceTracker(self.search.space, metric=self.metric), 0
-            for trial in trials[self._fed :]:
-                self._tracker.update(trial)
-            self._fed = len(trials)
-            return self._ready(self._tracker.result())
-        except Exception as err:  # importance is a bonus: the other views still draw
-            return None, f"no importance: {type(err).__name__}: {err}"
-
-    def _replay_importance(self, step: int) -> tuple[Any, str]:
-        try:
-            result = self._importance.at(step, wait=False)
-        except Exception as err:  # e.g. a run of a space this version cannot parse
-            return None, f"no importance: {type(err).__name__}: {err}"
-        self._unread = step if result is None else None
-        if result is None:
-            return None, f"importance: reading the run ({self._importance.read:,} of {len(self.run.trials):,} trials)"
-        return self._ready(result)
-
-    def _replay_grew(self) -> None:
-        """A replay thread knows more: redraw if the step shown was drawn without its ring or importance."""
-        ring, unread = self._ringless, self._unread
-        if ring is not None and (ring < self._cursor.known or self._cursor.ready_seconds() is not None):
-            self.throttle.request()
-        elif unread is not None and self._importance.ready(unread):
-            self.throttle.request()
-
-    @staticmethod
-    def _ready(result: Any) -> tuple[Any, str]:
-        if result.n_trials == 0:
-            return None, "importance appears once a trial has succeeded"
-        return result, f"from {result.n_trials} successful trials ({result.estimator} estimate)"
+        source = self._source
+        if source is not None:
+            return source.frame(self.selected, light)
+        space = self.controls.space.value if isinstance(self.controls.space.value, BaseSpace) else None
+        return Frame([], space or _cell_space(), self.metric, selected=self.selected)
 
     def _show_status(self, frame: Frame) -> None:
-        best = frame.best()
-        tail = f" · best {number(best.score(self.metric))} (trial #{best.id})" if best is not None else ""
-        failed = int(frame.columns.failed.sum())
-        tail += f" · {failed} failed" if failed else ""
-        if self.run is not None:
-            head = f"replay of {self.run.path}: step {len(frame.trials)} / {len(self.run.trials)}"
-            if self._cursor.error:
-                tail += f" · {self._cursor.error}"
-            elif self._ringless is not None:
-                tail += f" · replaying the strategy for its population ({self._cursor.known:,} steps so far)"
-        elif self.search is None:
-            head = "no search yet: choose settings, then press Start or Step"
-            self._update_buttons("idle")
-        else:
-            search, current = self.search, self._driver.current
-            budget = search.budget.evaluations if search.budget is not None else None
-            head = f"{search.state} · {len(frame.trials)}{f' / {budget}' if budget else ''} trials"
-            head += HINTS.get(search.state, "")
-            if current is not None and search.state in ("running", "paused", "stopping"):
-                progress = current.get("progress") or {}
-                epoch = f" (epoch {progress['epoch']}/{progress.get('epochs', '?')})" if "epoch" in progress else ""
-                tail += f" · evaluating #{current['id']}{epoch}: {shorten(current['arch'], 60)}"
-            self._update_buttons(search.state)
-        self.status.value = f"<div style='{WRAPPED}'>{escaped(head + tail)}</div>"
+        source = self._source
+        if self.controls is not None:
+            self.controls.enable_for(source.state if isinstance(source, LiveSource) else "idle")
+        self.status.value = status_html(frame, self.metric, source)
         self._show_errors()
-
-    def _update_buttons(self, state: str) -> None:
-        if self.controls is None:
-            return
-        done = state == "finished"
-        self.controls.start.disabled = done or state in ("running", "stopping")
-        self.controls.step.disabled = done or state == "stopping"
-        self.controls.pause.disabled = state != "running"
-        self.controls.stop.disabled = state not in ("running", "paused")
 
     # -- errors -------------------------------------------------------------------------------
     @property
@@ -388,26 +297,16 @@ class Explorer:
         return "\n".join(self._problems())
 
     def _problems(self) -> list[str]:
-        problems = list(self.messages)
-        if self._driver is not None:
-            problems += self._driver.errors
-        if self.search is not None:
-            problems += [f"a callback failed: {e}" for e in self.search.callback_errors]
-        return problems
+        source = self._source
+        return list(self.messages) + (source.problems() if source is not None else [])
 
     def _report(self, message: str, *, redraw: bool = True) -> None:
-        if message not in self.messages:
-            self.messages.append(message)
-            del self.messages[:-20]
+        self.problem_line.add(message)
         if redraw:
             self._show_errors()
 
     def _show_errors(self) -> None:
-        problems = self._problems()
-        lines = [shorten(p, 300) for p in problems[-SHOWN_ERRORS:]]
-        if len(problems) > SHOWN_ERRORS:
-            lines.insert(0, f"({len(problems) - SHOWN_ERRORS} earlier problems not shown)")
-        self.errors.value = escaped("\n".join(lines), tone="error", pre=True) if lines else ""
+        self.problem_line.show(self._problems())
 
     # -- display and lifetime -----------------------------------------------------------------
     @property
@@ -428,11 +327,8 @@ class Explorer:
     def close(self) -> None:
         """Stop listening to the search and stop redrawing (the search itself is left alone)."""
         self.throttle.close()
-        if self._driver is not None:
-            self._driver.close()
-        if self.run is not None:
-            self._cursor.close()
-            self._importance.close()
+        if self._source is not None:
+            self._source.close()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -448,16 +344,6 @@ class Explorer:
         if self.search is None:
             return "<Explorer: no search yet>"
         return f"<Explorer of {self.search!r}>"
-
-
-def _free_run_dir(previous: Path) -> Path:
-    """``runs/demo`` -> ``runs/demo-2`` (or -3, ...): the first sibling folder that does not exist."""
-    stem = re.sub(r"-\d+$", "", previous.name)
-    for n in range(2, 10_000):
-        candidate = previous.with_name(f"{stem}-{n}")
-        if not candidate.exists():
-            return candidate
-    raise RuntimeError(f"no free run folder next to {previous}; type a new run dir")
 
 
 def _cell_space() -> BaseSpace:

@@ -13,7 +13,7 @@ import ipywidgets as widgets
 from ..frame import Frame
 from .architecture import ArchitectureDrawing, ArchitectureView, architecture_drawing
 from .common import FULL
-from .detail import DetailView, learning_curve, metric_rows
+from .detail import DetailView, LearningCurve, MetricRow, learning_curve, metric_rows
 from .importance import ImportanceData, ImportanceView, importance_data
 from .lineage import LineageData, LineageView, lineage_data
 from .pareto import ParetoData, ParetoView, pareto_data
@@ -26,8 +26,10 @@ __all__ = [
     "DetailView",
     "ImportanceData",
     "ImportanceView",
+    "LearningCurve",
     "LineageData",
     "LineageView",
+    "MetricRow",
     "ParetoData",
     "ParetoView",
     "PopulationData",

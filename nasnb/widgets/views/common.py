@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import bqplot as bq
 import ipywidgets as widgets
@@ -52,10 +52,18 @@ def figure(
     )
 
 
+class Ticks(NamedTuple):
+    """An axis range from ``low`` to ``high`` (both on a tick) and the round ``ticks`` between them."""
+
+    low: float
+    high: float
+    ticks: list[float]
+
+
 def nice_ticks(
     values: Iterable[float], *, integer: bool = False, count: int = 5, empty: tuple[float, float] = (0.0, 1.0)
-) -> tuple[float, float, list[float]]:
-    """(low, high, ticks) covering the finite ``values`` with about ``count`` round ticks.
+) -> Ticks:
+    """``Ticks(low, high, ticks)`` covering the finite ``values`` with about ``count`` round ticks.
 
     Never a zero-width range: one distinct value ``v`` gets a band around it (±0.05 for a
     score, ±1 for an integer axis such as step, ±10 % for a size); no finite value gets ``empty``.
@@ -70,9 +78,13 @@ def nice_ticks(
         half = 1.0 if integer else (0.05 if abs(low) <= 1.0 else 0.1 * abs(low))
         low, high = low - half, high + half
     step = _nice_step((high - low) / max(1, count - 1), integer)
-    start, stop = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
+    # a relative slack absorbs float noise (0.7 / 0.1 = 7.000000000000001) and nothing more: a fixed
+    # 1e-9 of a step once cut off a value just above zero (3.6e-8 with a step of 50)
+    lo, hi = low / step, high / step
+    start = math.floor(lo + 1e-12 * abs(lo)) * step
+    stop = math.ceil(hi - 1e-12 * abs(hi)) * step
     ticks = [round(start + i * step, 12) for i in range(int(round((stop - start) / step)) + 1)]
-    return ticks[0], ticks[-1], ticks
+    return Ticks(ticks[0], ticks[-1], ticks)
 
 
 def _nice_step(raw: float, integer: bool) -> float:

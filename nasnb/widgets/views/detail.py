@@ -7,7 +7,7 @@ decision), so it is shown as escaped text; a hostile string stays a string.
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import bqplot as bq
 import ipywidgets as widgets
@@ -23,25 +23,39 @@ from .common import figure, fit_axis, floats, xy_axes
 WRAP = "white-space:pre-line;overflow-wrap:anywhere;line-height:1.4"  # prose wraps to the column it is in
 
 
-def metric_rows(trial: Trial, metric: str = "accuracy") -> list[tuple[str, str]]:
-    """(name, value) rows of the trial's scalar metrics, ``metric`` first, then timing."""
+class MetricRow(NamedTuple):
+    """One line of the detail pane's table: a metric's ``name`` and its ``text`` as shown."""
+
+    name: str
+    text: str
+
+
+def metric_rows(trial: Trial, metric: str = "accuracy") -> list[MetricRow]:
+    """``MetricRow(name, text)`` rows of the trial's scalar metrics, ``metric`` first, then timing."""
     scalars = {k: v for k, v in trial.metrics.items() if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
     order = [metric] + sorted(k for k in scalars if k != metric)
-    rows = [(name, number(scalars[name])) for name in order if name in scalars]
-    rows.append(("seconds", number(round(trial.seconds, 3))))
+    rows = [MetricRow(name, number(scalars[name])) for name in order if name in scalars]
+    rows.append(MetricRow("seconds", number(round(trial.seconds, 3))))
     if trial.fidelity:
-        rows.append(("fidelity", ", ".join(f"{k}={v}" for k, v in trial.fidelity.items())))
+        rows.append(MetricRow("fidelity", ", ".join(f"{k}={v}" for k, v in trial.fidelity.items())))
     return rows
 
 
-def learning_curve(trial: Trial, key: str = "val_accuracy") -> tuple[np.ndarray, np.ndarray] | None:
-    """(epochs, values) of ``metrics["curves"][key]`` when the evaluator recorded it, else None."""
+class LearningCurve(NamedTuple):
+    """One recorded curve: ``epochs`` 1, 2, ... and the ``values`` (NaN where one was not a number)."""
+
+    epochs: np.ndarray
+    values: np.ndarray
+
+
+def learning_curve(trial: Trial, key: str = "val_accuracy") -> LearningCurve | None:
+    """``LearningCurve(epochs, values)`` of ``metrics["curves"][key]`` when the evaluator recorded it, else None."""
     curves = trial.metrics.get("curves")
     values = curves.get(key) if isinstance(curves, dict) else None
     if not isinstance(values, list) or not values:
         return None
     clean = [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else np.nan for v in values]
-    return np.arange(1, len(clean) + 1, dtype=float), floats(clean)
+    return LearningCurve(np.arange(1, len(clean) + 1, dtype=float), floats(clean))
 
 
 def reason_text(frame: Frame, trial: Trial) -> str:
@@ -118,7 +132,7 @@ class DetailView:
         self.title.value = escaped(head, bold=True, tone=None if trial.ok else "error")
         self.arch.value = escaped(trial.arch, pre=True)
         why_not = self.architecture.show(_parse(frame.space, trial.arch))
-        rows = metric_rows(trial, frame.metric) if trial.ok else [("error", trial.error or "")]
+        rows = metric_rows(trial, frame.metric) if trial.ok else [MetricRow("error", trial.error or "")]
         self.metrics.value = _table(rows) + (escaped(why_not, tone="muted") if why_not else "")
         curve = learning_curve(trial)
         epochs, values = curve if curve is not None else (np.zeros(0), np.zeros(0))
@@ -143,6 +157,6 @@ def _parse(space: BaseSpace, text: str) -> Any:
         return None
 
 
-def _table(rows: list[tuple[str, str]]) -> str:
+def _table(rows: list[MetricRow]) -> str:
     cells = "".join(f"<tr><td>{escaped(k)}</td><td style='text-align:right'>{escaped(v)}</td></tr>" for k, v in rows)
     return f"<table style='font-size:90%'>{cells}</table>"
