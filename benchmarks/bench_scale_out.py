@@ -165,7 +165,10 @@ def main() -> None:
         parts = ", ".join(f"{k} {v:.1f}" for k, v in total.items())
         print(f"CPU seconds per search with {workers} worker(s): {parts}")
     if args.ceiling:
-        print(f"ceiling  : {ceiling(args.epochs, args.evaluations):4.2f}x  (two plain processes vs one, same training)")
+        most = ceiling(args.epochs, args.evaluations)
+        print(f"ceiling  : {most:4.2f}x  (two plain processes vs one, same training)")
+        if most < 1.8:
+            print("           this machine gives two processes less than 1.8x now: the goal cannot be judged here")
     load_after = os.getloadavg()
     print(
         f"machine: {os.cpu_count()} cores; load average (1 min) {load_before[0]:.1f} before, {load_after[0]:.1f} after"
