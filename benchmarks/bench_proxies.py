@@ -34,6 +34,7 @@ from nasnb.evaluation.proxy_analysis import (
     proxy_ceiling,
     proxy_correlations,
     proxy_features,
+    ranking_model,
     score_cells,
 )
 from nasnb.evaluation.table import load_table
@@ -111,8 +112,6 @@ def main() -> None:
 
 def learning_curve(scores, names, seed: int) -> None:
     """rho of the learned predictor (proxies + cell) fitted on m random cells and judged on all the others."""
-    from sklearn.ensemble import GradientBoostingRegressor
-
     x = np.hstack([proxy_features(scores, names), cell_features(scores["arch"])])
     y = scores["val_accuracy"].to_numpy(dtype=float)
     rng = np.random.default_rng(seed)
@@ -123,9 +122,7 @@ def learning_curve(scores, names, seed: int) -> None:
         for _ in range(3):
             order = rng.permutation(len(y))
             fit, judge = order[:m], order[m:]
-            model = GradientBoostingRegressor(
-                n_estimators=500, max_depth=3, learning_rate=0.03, subsample=0.8, random_state=seed
-            )
+            model = ranking_model(cell=True, seed=seed)
             model.fit(x[fit], y[fit])
             rhos.append(spearmanr(model.predict(x[judge]), y[judge])[0])
         line.append(f"{m}: {np.mean(rhos):.3f}")

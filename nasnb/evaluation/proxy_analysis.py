@@ -208,6 +208,19 @@ def cell_features(archs: Sequence[str], space: Any = None) -> np.ndarray:
     return np.hstack([one_hot, counts])
 
 
+def ranking_model(*, cell: bool = False, seed: int = 0):
+    """The unfitted tree ensemble ``learned_proxy`` fits per fold (larger when it also sees the cell)."""
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    return GradientBoostingRegressor(
+        n_estimators=500 if cell else 150,
+        max_depth=3 if cell else 2,
+        learning_rate=0.03 if cell else 0.05,
+        subsample=0.8,
+        random_state=seed,
+    )
+
+
 def learned_proxy(
     scores,
     proxies: Sequence[str] | None = None,
@@ -229,7 +242,6 @@ def learned_proxy(
     per row of ``scores``) is what ``proxy_correlations`` correlates with the table. In a search,
     fit it on the cells already trained and rank new ones.
     """
-    from sklearn.ensemble import GradientBoostingRegressor
     from sklearn.model_selection import KFold
 
     names = check_proxies(proxies if proxies is not None else [p for p in AVAILABLE if p in scores])
@@ -243,13 +255,7 @@ def learned_proxy(
     y = scores[metric].to_numpy(dtype=float)
     predictions = np.empty(len(y))
     for train, test in KFold(folds, shuffle=True, random_state=seed).split(x):
-        model = GradientBoostingRegressor(
-            n_estimators=500 if cell else 150,
-            max_depth=3 if cell else 2,
-            learning_rate=0.03 if cell else 0.05,
-            subsample=0.8,
-            random_state=seed,
-        )
+        model = ranking_model(cell=cell, seed=seed)
         model.fit(x[train], y[train])
         predictions[test] = model.predict(x[test])
     return predictions
