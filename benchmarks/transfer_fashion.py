@@ -96,7 +96,10 @@ def main() -> None:
             done[record["key"]] = record
             if i % 10 == 0:
                 print(f"{i}/{len(todo)} cells, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    have = [r for r in rows if str(table.keys[r]) in done]
+    # every logged cell the table has trained counts, not only this run's sample: a sample drawn while
+    # the table was still filling is then summarised against the finished table
+    row_of = {str(key): row for row, key in enumerate(table.keys)}
+    have = sorted(row_of[k] for k in done if k in row_of and table.status[row_of[k]] == 0)
     if len(have) < 10:
         raise SystemExit(f"only {len(have)} cells trained on Fashion-MNIST; run without --summarise first")
     digits = table.val_accuracy[have]
