@@ -30,22 +30,26 @@ from nasnb.strategies import EvolutionStrategy
 #
 # In notebook 1 every proposal was trained for real. That is honest but slow, and comparing
 # strategies needs *hundreds* of searches. So nasnb ships a **tabulated benchmark** (the idea of
-# NAS-Bench-201): every distinct cell of `CellSpace` was trained once on *digits* with one fixed
-# recipe, and `TableEvaluator` simply looks the result up. A search on the table is instant and
-# exactly reproducible, and it reports how long the real training would have taken
+# NAS-Bench-201): every distinct cell of `CellSpace` was trained on *digits* with one fixed
+# recipe — **three times, with three different random seeds** — and `TableEvaluator` simply looks
+# the result up. By default it answers the **mean of the three seeds**. A search on the table is
+# instant and exactly reproducible, and it reports how long the real training would have taken
 # (`train_seconds`).
 
 # %%
-table = load_table("digits")
-evaluator = TableEvaluator("digits")
+table = load_table("digits-seeds")
+evaluator = TableEvaluator("digits-seeds")  # answers the mean over the table's seeds
 space = CellSpace()
 print(table)
-print("best cell in the table:", table.best().arch, "accuracy", round(table.optimum(), 4))
+print("best cell in the table:", table.best().arch, "mean accuracy", round(table.optimum(), 4))
 example = space.parse("|conv_3x3~0|+|skip_connect~0|conv_3x3~1|+|skip_connect~0|none~1|conv_1x1~2|")
 result = evaluator(example)
-print({k: result[k] for k in ("accuracy", "params", "macs", "train_seconds")})
+print({k: result[k] for k in ("accuracy", "accuracy_std", "params", "macs", "train_seconds")})
 
 # %% [markdown]
+# Next to the mean, the answer carries `accuracy_std`: how much the three trainings of this cell
+# disagreed (their standard deviation). Keep that number in mind; it comes back below.
+#
 # The table also shows why search is needed at all: most cells are a few points below the best,
 # and only a handful are close to it.
 
@@ -55,13 +59,86 @@ trained = frame[frame["status"] == "ok"]
 fig, ax = plt.subplots(figsize=(6, 2.5))
 ax.hist(trained["val_accuracy"].clip(lower=0.8), bins=np.linspace(0.8, 1.0, 41), color="tab:grey")
 ax.axvline(table.optimum(), c="tab:red", ls=":", label="best cell")
-ax.set_xlabel("validation accuracy (everything below 0.8 counted at 0.8)"); ax.set_ylabel("distinct cells")
+ax.set_xlabel("mean validation accuracy (everything below 0.8 counted at 0.8)"); ax.set_ylabel("distinct cells")
 ax.legend()
 print(f"{len(trained)} distinct cells; {np.mean(trained['val_accuracy'] > table.optimum() - 0.01):.1%} "
       "are within 1 point of the best")
 worst = trained.loc[trained["val_accuracy"].idxmin()]
 print(f"the worst, {worst['val_accuracy']:.3f} (chance level), is the cell whose input never reaches its "
       f"output; {worst['n_cells']} of the 15,625 cells are that same network")
+
+# %% [markdown]
+# ## Seed noise: how sure is the table?
+#
+# Training is random: the initial weights and the order of the mini-batches come from a seed. Train
+# the same cell twice and you get two different accuracies. How different? The table trained every
+# cell three times, so it can tell us. `table.repeatability()` ranks all cells by one seed's
+# accuracy and by another's and measures how well the two rankings agree (Spearman's ρ: 1 = the same
+# order, 0 = unrelated), over all cells and over the better half only.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+rep = table.repeatability()
+print(f"two seeds rank all {rep['cells']} cells with rho = {rep['rho']:.2f}; the better half with rho = "
+      f"{rep['rho_top_half']:.2f}")
+print(f"typical seed-to-seed standard deviation: {rep['mean_std']:.4f} "
+      f"(about {rep['mean_std'] * 360:.0f} of the 360 validation images)")
+
+# %% [markdown]
+# Over all cells the seeds agree reasonably well: bad cells are bad whatever the seed. Among the
+# good cells, however, the order is mostly luck. The left plot shows it: each dot is a cell, seed 0's
+# accuracy against seed 1's. The right plot zooms in on the 15 cells with the best **mean**: the
+# black point is the mean with a bar of ± 1 standard deviation, the coloured dots are the three
+# seeds.
+
+# %%
+top = trained.sort_values("val_accuracy", ascending=False, kind="stable").head(15)
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1, 1.8]})
+left.scatter(table.seed_val_accuracy[trained.index, 0], table.seed_val_accuracy[trained.index, 1], s=3, alpha=0.3)
+left.plot([0.8, 1], [0.8, 1], "k:", lw=1)
+left.set_xlim(0.8, 1); left.set_ylim(0.8, 1)
+left.set_xlabel("validation accuracy, seed 0"); left.set_ylabel("validation accuracy, seed 1")
+left.set_title(f"every cell, two seeds (rho = {rep['rho']:.2f})", fontsize=10)
+x = np.arange(len(top))
+for j, (seed, colour) in enumerate(zip(table.seeds, ("tab:blue", "tab:orange", "tab:green"))):
+    right.scatter(x + (j - 1) * 0.18, table.seed_val_accuracy[top.index, j], s=14, c=colour, label=f"seed {seed}")
+right.errorbar(x, top["val_accuracy"], yerr=top["val_std"], fmt="o", c="k", ms=5, capsize=3,
+               label="mean ± 1 sd")
+right.set_xticks(x, [f"#{i + 1}" for i in x])
+right.set_xlabel("the 15 cells with the best mean, by rank"); right.set_ylabel("validation accuracy")
+right.set_title("the top of the table: means, spreads and seeds", fontsize=10)
+right.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+fig.tight_layout()
+
+# %% [markdown]
+# The bars overlap almost everywhere: the best cell's mean is not far above the 15th's, while a
+# single seed often moves a cell by more than that. So **is the difference between two cells real?**
+# With three trainings per cell we can ask a statistical test. `table.compare(a, b)` runs Welch's
+# t-test on the two cells' seed accuracies: a large p-value means that a difference this size easily
+# arises from seed noise alone.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+best_cell = space.parse(top.iloc[0]["arch"])
+for rank in (2, 15):
+    other = space.parse(top.iloc[rank - 1]["arch"])
+    c = table.compare(best_cell, other)
+    print(f"best (mean {c['mean_a']:.4f} ± {c['std_a']:.4f}) vs #{rank} (mean {c['mean_b']:.4f} ± {c['std_b']:.4f}): "
+          f"difference {c['difference']:.4f}, Welch p = {c['p_value']:.2f}")
+median_cell = space.parse(trained.loc[(trained["val_accuracy"] - trained["val_accuracy"].median()).abs().idxmin(), "arch"])
+c = table.compare(best_cell, median_cell)
+print(f"best vs a median cell (mean {c['mean_b']:.4f} ± {c['std_b']:.4f}): difference {c['difference']:.4f}, "
+      f"Welch p = {c['p_value']:.4f}")
+
+# %% [markdown]
+# Two cells whose means differ by less than their standard deviations are **not told apart** by
+# this table: with three seeds, the best cell and the 15th could swap places if the table were made
+# again. The best cell and a median one, on the other hand, are clearly different. That has a
+# consequence for everything that follows: the *regret* of a search (how far its best find is below
+# the table's best mean) means little once it is smaller than the seed noise of the top cells — a
+# search that lands anywhere in that top group has found "one of the best cells", and which one is
+# luck. Averaging three seeds already makes the table's answers steadier than one training
+# (one seed's ranking would be noisier still); it cannot make them certain.
 
 # %% [markdown]
 # ## The population is a queue
@@ -191,7 +268,11 @@ strategies = {
     "tournament 5 + crossover": EvolutionStrategy(population_size=20, tournament_size=5, crossover_rate=0.5),
 }
 comparison = compare_strategies(space, strategies, evaluator, seeds=20, budget=150, optimum=table.optimum())
-plot_regret(comparison, log=True);
+fig, ax = plt.subplots(figsize=(7, 4.5))
+plot_regret(comparison, ax=ax, log=True)
+noise = top["val_std"].mean()  # the seed-to-seed sd of the 15 best cells
+ax.axhline(noise, c="k", ls="--", lw=1, label=f"seed noise of the top 15 cells ({noise:.3f})")
+ax.legend(fontsize=8);
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -199,10 +280,14 @@ summary = comparison.summary(baseline="random")
 print(summary.round(4).to_string(index=False))
 
 # %% [markdown]
-# Read the table with its bands, not just its means: differences smaller than the band are not
-# evidence. And keep the scale in mind: the validation set has 360 images, so a regret of 0.0028 is
-# a single image. `regret_ratio` says how each strategy compares with random search after a given
-# number of evaluations (below 1: better):
+# Two kinds of noise are on this plot, and both matter. The coloured **bands** are the spread over
+# search seeds: differences between strategies smaller than the bands are not evidence. The dashed
+# line is the **training noise** of the table itself, the seed-to-seed standard deviation of its best
+# cells: once a strategy's regret is below that line, it has found a cell that the table cannot tell
+# apart from the best one, and further "progress" is a choice between cells of equal merit. (For
+# scale: the validation set has 360 images, so one image is 0.0028 in one seed's accuracy and a third
+# of that in the mean of three.) `regret_ratio` says how each strategy compares with random search
+# after a given number of evaluations (below 1: better):
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -369,10 +454,27 @@ q23 = wilcoxon(area2["tournament 5"], area2["random"]).pvalue
 check("2.3", q23, expect=0.002, decimals=3, hint="`wilcoxon(a, b).pvalue` on `curves.mean(axis=1)` of the two strategies' regret arrays")
 
 # %% [markdown]
+# **2.4 (is it real?)** Use `table.compare` to test the table's best cell (`best_cell`) against the
+# cell ranked 5th by mean accuracy (`top.iloc[4]["arch"]`, parsed with `space.parse`). What is Welch's
+# p-value (2 decimals)? Would you claim that the best cell is better than the 5th?
+
+# %% [answer 2.4]
+q24 = ...  # a number
+### BEGIN SOLUTION
+q24 = table.compare(best_cell, space.parse(top.iloc[4]["arch"]))["p_value"]
+### END SOLUTION
+
+# %% [check 2.4]
+check("2.4", q24, expect=0.5, decimals=2, hint="`table.compare(a, b)` returns a dict; its 'p_value' is Welch's test on the seeds")
+
+# %% [markdown]
 # **Try it yourself**
 #
-- Change `population_size` (5? 50?) in the comparison. Which matters more, population or tournament size?
+# - Change `population_size` (5? 50?) in the comparison. Which matters more, population or tournament size?
 # - Make mutation the only operator but compare budgets of 50 and 300: when does evolution start to beat random search?
 # - Follow the *second* parent of a crossover child: where did its good edges come from?
+# - Real searches see *one* training per cell, not a mean of three: rerun the comparison with
+#   `TableEvaluator("digits-seeds", seed="random")`, which answers a randomly drawn seed per query.
+#   Does evolution's lead over random search shrink when its tournaments compare noisy scores?
 # - Replace `evaluator` with `nasnb.evaluation.Trainer(epochs=3, network={"channels": 8})` and a
 #   budget of 15 to see the same search with real training (much slower!).

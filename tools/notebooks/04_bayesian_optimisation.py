@@ -8,7 +8,10 @@
 # and the next architecture is the one where that number is highest.
 #
 # BO spends more thought per proposal so that it needs fewer evaluations, which pays off when each
-# evaluation is a real training run. Here, as before, the benchmark table stands in for training.
+# evaluation is a real training run. Here, as before, the benchmark table stands in for training:
+# `digits-seeds`, where every cell was trained with three seeds and the evaluator answers their mean.
+# Remember from notebook 2 that the table is itself a noisy measurement: each answer comes with
+# `accuracy_std`, the seed-to-seed standard deviation, and we will keep it in view.
 
 # %%
 import shutil
@@ -25,9 +28,9 @@ from nasnb.evaluation.table import regret_curve
 from nasnb.strategies import BayesianStrategy, EvolutionStrategy, HalvingStrategy, HammingGP, get
 
 space = CellSpace()
-evaluator = TableEvaluator("digits")
-table = load_table("digits")
-print(table, "| optimum", round(table.optimum(), 4))
+evaluator = TableEvaluator("digits-seeds")  # the mean over three training seeds
+table = load_table("digits-seeds")
+print(table, "| optimum", round(table.optimum(), 4), "± seed sd", round(table.best().val_std, 4))
 
 # %% [markdown]
 # ## Architectures as vectors
@@ -72,6 +75,7 @@ cells = table.frame().query("status == 'ok'").sample(450, random_state=0)
 X = np.stack([space.encode(space.parse(text)) for text in cells["arch"]]).astype(float)
 y = cells["val_accuracy"].to_numpy(dtype=float)
 X_new, y_new = X[-300:], y[-300:]  # never shown to the model
+sd_new = cells["val_std"].to_numpy(dtype=float)[-300:]  # the table's own seed noise on those cells
 fits = {}
 for n in (30, 150):
     gp = HammingGP().fit(X[:n], y[:n])
@@ -82,13 +86,18 @@ for n in (30, 150):
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
 for ax, (n, (mean, std)) in zip(axes, fits.items()):
-    ax.errorbar(y_new, mean, yerr=std, fmt="o", ms=3, alpha=0.4, elinewidth=0.8)
+    ax.errorbar(y_new, mean, yerr=std, xerr=sd_new, fmt="o", ms=3, alpha=0.4, elinewidth=0.8)
     ax.plot([0.8, 1], [0.8, 1], "k:")
     ax.set_xlim(0.8, 1.0); ax.set_ylim(0.85, 1.0)
-    ax.set_xlabel("true accuracy (table)"); ax.set_title(f"fitted to {n} cells, 300 unseen", fontsize=9)
+    ax.set_xlabel("table accuracy (mean of 3 seeds) ± seed sd")
+    ax.set_title(f"fitted to {n} cells, 300 unseen", fontsize=9)
 axes[0].set_ylabel("GP prediction ± 1 std");
 
 # %% [markdown]
+# The horizontal bars are new: they are the table's own uncertainty, the seed-to-seed standard
+# deviation of each cell. A model cannot be expected to predict a cell more precisely than training
+# itself repeats, so part of the scatter around the diagonal is not the model's fault.
+#
 # With 30 cells the marginal likelihood preferred a tiny length-scale: the data looked like noise
 # to the model, so it predicts roughly the average everywhere, with wide error bars — an honest "I
 # don't know". With 150 cells it finds structure that carries across several edges. The predictions
@@ -148,7 +157,8 @@ print(f"actual accuracy: {trial.score():.4f}")
 # ### Was the model right?
 #
 # The run log lets us check every prediction: the mean and std recorded *before* the evaluation
-# against the accuracy that came back.
+# against the accuracy that came back (with, as horizontal bars, the table's seed spread of that
+# accuracy: the answer itself is only known to within a few validation images).
 
 # %%
 run = nasnb.load_run("runs/04_bo")
@@ -156,11 +166,12 @@ guided = [t for t in run.trials if t.decision["kind"] == "bo" and t.ok]
 predicted = np.array([t.decision["mean"] for t in guided])
 doubt = np.array([t.decision["std"] for t in guided])
 actual = np.array([t.score() for t in guided])
-fig, ax = plt.subplots(figsize=(5, 4))
+spread = np.array([t.metrics["accuracy_std"] for t in guided])  # the table's seed sd of each result
+fig, ax = plt.subplots(figsize=(5.5, 4))
 points = ax.scatter(actual, predicted, c=[t.id for t in guided], cmap="viridis", s=15, zorder=3)
-ax.errorbar(actual, predicted, yerr=doubt, fmt="none", ecolor="lightgrey", zorder=1)
+ax.errorbar(actual, predicted, yerr=doubt, xerr=spread, fmt="none", ecolor="lightgrey", zorder=1)
 ax.plot([0.85, 1], [0.85, 1], "k:")
-ax.set_xlabel("actual accuracy"); ax.set_ylabel("predicted mean ± std (before evaluation)")
+ax.set_xlabel("actual accuracy (seed mean ± seed sd)"); ax.set_ylabel("predicted mean ± std (before evaluation)")
 fig.colorbar(points, label="trial");
 
 # %%
@@ -207,7 +218,11 @@ comparison = compare_strategies(
      "BO (EI)": BayesianStrategy(n_initial=10)},
     evaluator, seeds=10, budget=60, optimum=table.optimum(),
 )
-plot_regret(comparison, log=True);
+fig, ax = plt.subplots(figsize=(7, 4.5))
+plot_regret(comparison, ax=ax, log=True)
+noise = table.frame().query("status == 'ok'").nlargest(15, "val_accuracy")["val_std"].mean()  # as in notebook 2
+ax.axhline(noise, c="k", ls="--", lw=1, label=f"seed noise of the top 15 cells ({noise:.3f})")
+ax.legend(fontsize=8);
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -253,6 +268,7 @@ done = table.status == 0  # status 0: trained (not diverged)
 for e in range(1, table.epochs + 1):
     rho = spearmanr(table.curves[done, e - 1], table.val_accuracy[done])[0]
     print(f"after {e} epoch(s): rank correlation with the final accuracy {rho:.2f}")
+print(f"for scale, one full training against another with a different seed: {table.repeatability()['rho']:.2f}")
 
 # %% [markdown]
 # After one epoch the ranking is close to random (early epochs of this short recipe with its high
