@@ -133,12 +133,17 @@ print(f"best vs a median cell (mean {c['mean_b']:.4f} ± {c['std_b']:.4f}): diff
 # %% [markdown]
 # Two cells whose means differ by less than their standard deviations are **not told apart** by
 # this table: with three seeds, the best cell and the 15th could swap places if the table were made
-# again. The best cell and a median one, on the other hand, are clearly different. That has a
-# consequence for everything that follows: the *regret* of a search (how far its best find is below
-# the table's best mean) means little once it is smaller than the seed noise of the top cells — a
-# search that lands anywhere in that top group has found "one of the best cells", and which one is
-# luck. Averaging three seeds already makes the table's answers steadier than one training
-# (one seed's ranking would be noisier still); it cannot make them certain.
+# again. The median cell is a different matter: its mean lies several standard deviations below the
+# best, far outside anything seed noise did to the top cells. Yet Welch's test gives it only
+# p ≈ 0.06. With three values per cell the test has little to go on (it must estimate each cell's
+# spread from three numbers too), so with three seeds a large p-value means "not shown", never "the
+# same". Read both: the size of a difference measured in standard deviations, and the p-value.
+#
+# This has a consequence for everything that follows. The *regret* of a search (how far its best find
+# is below the table's best mean) means little once it is smaller than the seed noise of the top
+# cells: a search that lands anywhere in that top group has found "one of the best cells", and which
+# one is luck. Averaging three seeds already makes the table steadier than one training per cell (a
+# one-seed table would be noisier still); it cannot make it certain.
 
 # %% [markdown]
 # ## The population is a queue
