@@ -87,7 +87,8 @@ def main() -> None:
                 done[record["key"]] = record
     shard, shards = (int(x) for x in args.shard.split("/"))
     todo = [] if args.summarise else [r for r in rows[shard::shards] if str(table.keys[r]) not in done]
-    print(f"{len(rows)} cells sampled, {len(rows) - len(todo)} already trained, {len(todo)} to go", file=sys.stderr)
+    mine = len(rows[shard::shards])
+    print(f"{len(rows)} cells sampled, {mine} in shard {args.shard}, {len(todo)} of them to go", file=sys.stderr)
     t0 = time.perf_counter()
     with open(log, "a") as f:
         for i, row in enumerate(todo, 1):
