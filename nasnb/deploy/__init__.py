@@ -23,6 +23,11 @@ _LAZY = {
     "BatchRecord": ".monitor",
     "shift_images": ".monitor",
     "plot_monitor": ".monitor",
+    "pack": ".packed",
+    "save_packed": ".packed",
+    "load_packed": ".packed",
+    "model_description": ".packed",
+    "PackedFormatError": ".packed",
 }
 
 FORMATS = ("onnx", "onnx-int8", "torchscript", "state-dict")  # export formats (here, so the CLI needs no torch)
