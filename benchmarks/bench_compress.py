@@ -37,11 +37,15 @@ import warnings
 import torch
 
 from nasnb.compress import distill, low_rank, prune_structured, prune_unstructured, quantize_int8
-from nasnb.compress.record import measure
+from nasnb.compress.pooling import matmul_pooling
+from nasnb.compress.quantize import to_int8
+from nasnb.compress.record import measure, serialized_bytes
 from nasnb.data import load_dataset
+from nasnb.deploy.packed import load_packed, model_description, pack, read_header
 from nasnb.evaluation import Trainer
 from nasnb.evaluation.recipes import recipe
 from nasnb.evaluation.table import load_table
+from nasnb.evaluation.trainer import evaluate_model
 from nasnb.nn import build_model
 from nasnb.spaces import CellSpace
 
@@ -61,6 +65,76 @@ def interleaved_latency(models: dict, x: torch.Tensor, repeats: int, calls: int 
                 m(x)
                 times[name].append(1000 * (time.perf_counter() - start))
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def time_shares(model, x: torch.Tensor, top: int = 4) -> list[tuple[str, float, int]]:
+    """The ``top`` operators by self CPU time (torch.profiler, 10 passes): (name, ms per pass, calls per pass)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    with torch.no_grad():
+        model(x)
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(10):
+                model(x)
+    events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)[:top]
+    return [(e.key, e.self_cpu_time_total / 10 / 1000, e.count // 10) for e in events]
+
+
+def packed_split(payload: bytes) -> str:
+    """``bytes = header + tensors`` of a packed file, as text."""
+    _, buffer = read_header(payload)
+    return f"{len(payload):,} B = header {len(payload) - len(buffer):,} + tensors {len(buffer):,}"
+
+
+def int8_like_for_like(teacher, int8, data, description, repeats: int) -> None:
+    """int8 against float32 with the same pooling, the same file format and (last row) BN folded too."""
+    from torch.fx.experimental.optimization import fuse
+
+    fp32_mm = matmul_pooling(teacher)
+    folded = matmul_pooling(fuse(teacher))  # BN folded into the conv before it, as FX's int8 conversion does
+    int8_torch = to_int8(teacher, data, calibration=512, pooling="torch")
+    rows = {
+        "fp32 (as built)": teacher,
+        "fp32 matmul pool": fp32_mm,
+        "fp32 matmul pool, BN folded": folded,
+        "int8 matmul pool": int8,
+        "int8 torch pool": int8_torch,
+    }
+    latency = {b: interleaved_latency(rows, data.test.x[:b], repeats) for b in (1, 64)}
+    accuracy = {name: evaluate_model(m, data.test)[1] for name, m in rows.items()}
+    packed = {name: pack(m, description) for name, m in rows.items()}
+    saved = {name: serialized_bytes(m) for name, m in rows.items()}
+    same = {}
+    for name in ("fp32 (as built)", "int8 matmul pool"):
+        with torch.no_grad():
+            same[name] = torch.equal(load_packed(packed[name])(data.test.x), rows[name](data.test.x))
+    print("\nint8 like for like: every model in one interleaved timing, one thread (ratios: fp32 as built / row)")
+    print(f"{'model':<28} {'packed B':>9} {'torch.save B':>12} {'ms b1':>7} {'ms b64':>7} {'x b64':>6} {'test acc':>9}")
+    for name in rows:
+        print(
+            f"{name:<28} {len(packed[name]):>9,} {saved[name]:>12,} {latency[1][name]:>7.3f} {latency[64][name]:>7.3f} "
+            f"{latency[64]['fp32 (as built)'] / latency[64][name]:>6.2f} {accuracy[name]:>9.4f}"
+        )
+    print(f"  packed fp32: {packed_split(packed['fp32 (as built)'])}; int8: {packed_split(packed['int8 matmul pool'])}")
+    print(f"  packed files reload with identical outputs: {same}")
+    print("int8 (matmul pool) against float32 (targets: file >= 3x, batch 64 >= 1.5x, loss <= 1 point):")
+    a, b = "int8 matmul pool", "int8 torch pool"
+    for base in ("fp32 (as built)", "fp32 matmul pool", "fp32 matmul pool, BN folded"):
+        print(
+            f"  vs {base:<28} packed file {len(packed[base]) / len(packed[a]):5.2f}x  torch.save file "
+            f"{saved[base] / saved[a]:5.2f}x  b1 {latency[1][base] / latency[1][a]:5.2f}x  "
+            f"b64 {latency[64][base] / latency[64][a]:5.2f}x  "
+            f"accuracy {100 * (accuracy[a] - accuracy[base]):+.2f} points"
+        )
+    base = "fp32 (as built)"
+    print(
+        f"  (int8 with torch's int8 pooling vs {base}: b64 {latency[64][base] / latency[64][b]:.2f}x, "
+        f"accuracy {100 * (accuracy[b] - accuracy[base]):+.2f} points)"
+    )
+    x64 = data.test.x[:64]
+    for name in ("fp32 matmul pool", "int8 matmul pool"):
+        ops = ", ".join(f"{op} {ms:.2f} ms ({calls}x)" for op, ms, calls in time_shares(rows[name], x64, top=6))
+        print(f"  where {name} spends batch 64: {ops}")
 
 
 def onnx_rows(teacher: torch.nn.Module, data, folder: str) -> dict[str, tuple[int, object, float]]:
@@ -155,6 +229,9 @@ def main() -> None:
         f"(baseline: {base.size_bytes:,} file bytes, {base.tensor_bytes:,} tensor bytes, "
         f"{lat[1]['baseline']:.3f} ms at batch 1, {lat[64]['baseline']:.3f} ms at batch 64)"
     )
+
+    description = model_description(arch, data.input_shape, data.num_classes, **config["network"])
+    int8_like_for_like(teacher, results[0].model, data, description, args.repeats)
 
     if args.skip_distill:
         return

@@ -30,7 +30,14 @@ _LAZY = {
     "PackedFormatError": ".packed",
 }
 
-FORMATS = ("onnx", "onnx-int8", "torchscript", "state-dict")  # export formats (here, so the CLI needs no torch)
+FORMATS = (
+    "onnx",
+    "onnx-int8",
+    "torchscript",
+    "state-dict",
+    "packed",
+    "packed-int8",
+)  # export formats (here, so the CLI needs no torch)
 
 __all__ = sorted([*_LAZY, "FORMATS"])
 
