@@ -59,6 +59,11 @@ def test_int8_pooling_matches_torch_within_one_step_and_keeps_channels_last():
         assert ours.shape == theirs.shape and ours.is_contiguous(memory_format=torch.channels_last)
         assert (ours.int_repr().int() - theirs.int_repr().int()).abs().max() <= 1
     float_pool = nn.AvgPool2d(3, 1, 1)
+    wide = torch.quantize_per_tensor(torch.randn(2, 16, 8, 8), 0.02, 128, torch.quint8)
+    assert torch.equal(
+        QuantizedPoolByMatmul(float_pool)(wide).int_repr(), float_pool(wide).int_repr()
+    )  # torch's kernel
+
     assert torch.allclose(QuantizedPoolByMatmul(float_pool)(x), float_pool(x), atol=1e-6)  # float maps: PoolByMatmul
 
 
