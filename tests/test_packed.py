@@ -128,5 +128,8 @@ def test_bad_packed_files_are_refused_clearly(models, tmp_path):
         load_packed(payload[:7] + bytes([9]) + payload[8:])
     with pytest.raises(PackedFormatError, match="damaged header"):
         load_packed(payload[:12] + b"\x00" * 8 + payload[20:])
+    other = {**description, "network": {"channels": 4}}  # a header that does not fit the tensors
+    with pytest.raises(PackedFormatError, match="do not fit"):
+        load_packed(pack(fp32, other))
     with pytest.raises(ValueError, match="lacks"):
         pack(fp32, {"arch": ARCH})

@@ -134,7 +134,13 @@ def load_packed(source: str | os.PathLike | bytes) -> nn.Module:
         for prefix in prefixes
     }
     model = _skeleton(header, name)
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError) as err:
+        raise PackedFormatError(
+            f"{name}: its tensors do not fit the network its header describes ({str(err)[:300]}); the file is "
+            "damaged or was written by another nasnb: export it again"
+        ) from None
     return model.eval()
 
 
