@@ -37,9 +37,12 @@ So the size target holds like for like and the speed target does not: with both 
 what remains is the convolutions, and at 8 channels torch's int8 convolutions (fbgemm) are barely
 faster than float32's (profiled at batch 64: 1.1-1.3 ms for the 10 int8 convolutions against 1.3-1.9 ms
 float32), while int8 adds quantise/dequantise steps around each pooling (0.45-0.5 ms against 0.16-0.25
-ms for float32's seven products). TorchScript-frozen, the two were equal too (0.98-1.02x). At 16
-channels (``--channels 16``) int8 is 3.78x smaller packed and 1.1-1.7x faster than float32 with the
-same pooling (two runs, too noisy here to say more).
+ms for float32's seven products). TorchScript-frozen, the two were equal too (0.98-1.02x); the x86
+(oneDNN) and qnnpack engines gave 0.92x and 0.63x (one run, same pooling). With wider
+channels int8 gains, still short of 1.5x like for like (one run each): ``--channels 16`` 3.78x smaller
+packed, 1.21x faster at batch 64 (1.06x against BN folded), +0.00 points; ``--channels 32`` 3.91x,
+1.29x (fastest calls 1.49x; 1.23x against BN folded), +0.28 points. Float32 pooled by matrix product
+was about 2x faster than float32 as built at 8, 16 and 32 channels.
 
 At the table's 8 channels ``bench_int8.py`` takes the int8 model apart (zip and pickle records per
 tensor, pooling, runtimes). ``bench_distill.py`` repeats distillation over student sizes and seeds
