@@ -1,5 +1,6 @@
 """Matrix-product pooling for int8 models and the packed deployment file (float32 and int8), on real digits."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -8,6 +9,7 @@ from nasnb import CellSpace
 from nasnb.compress import QuantizedPoolByMatmul, matmul_pooling, to_int8
 from nasnb.compress.record import serialized_bytes
 from nasnb.data import load_dataset
+from nasnb.deploy.monitor import serving_function
 from nasnb.deploy.packed import PackedFormatError, load_packed, model_description, pack, save_packed
 from nasnb.nn.batched_pool import PoolByMatmul
 from tests.helpers.trained import ARCH, trained_cell
@@ -101,6 +103,7 @@ def test_packed_round_trip_gives_identical_outputs(models, data, kind, tmp_path)
     with torch.no_grad():
         assert torch.equal(loaded(x), model(x))
     assert not loaded.training
+    assert np.array_equal(serving_function(str(path))(x.numpy()), model(x).detach().numpy())  # a Monitor serves it
     assert path.stat().st_size < serialized_bytes(model)  # smaller than torch.save of the same state dict
     with pytest.raises(FileExistsError, match="exists"):
         save_packed(path, model, description)
