@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--objective", nargs="+", default=["table", "planted"])
     parser.add_argument("--table", default="digits")
     parser.add_argument("--strategies", nargs="+", default=list(NASNB))
-    parser.add_argument("--samplers", nargs="+", default=list(SAMPLERS))
+    parser.add_argument("--samplers", nargs="*", default=list(SAMPLERS), help="none: nasnb rows only")
     parser.add_argument("--dedup-report", action="store_true")
     args = parser.parse_args()
     try:

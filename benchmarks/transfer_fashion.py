@@ -13,7 +13,10 @@ the digits table's own seed-to-seed rho, the most any other dataset could agree 
 Results are appended one JSON line per cell to ``--log`` (default
 ``benchmarks/tables/transfer-fashion.jsonl``, git-ignored), so a rerun continues where it stopped.
 
-    nice -n 19 python benchmarks/transfer_fashion.py [--cells 300] [--subset 10000] [--table digits]
+    nice -n 19 python benchmarks/transfer_fashion.py [--cells 300] [--subset 10000] [--table digits] [--shard 0/2]
+
+Two processes with ``--shard 0/2`` and ``--shard 1/2`` share the sample and the log (each line is
+one small appended write, so the two never tear each other's lines).
 
 Cost: about 5-10 s per cell on an idle core with ``--subset 10000`` (8,000 training images).
 """
@@ -57,6 +60,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="training seed on Fashion-MNIST")
     parser.add_argument("--log", default=str(HERE / "tables" / "transfer-fashion.jsonl"))
     parser.add_argument("--summarise", action="store_true", help="train nothing, report what the log holds")
+    parser.add_argument(
+        "--shard", default="0/1", help="I/N: train every N-th sampled cell from the I-th (one process per core)"
+    )
     args = parser.parse_args()
 
     import torch
@@ -79,8 +85,10 @@ def main() -> None:
                 continue  # a line torn by a kill is retrained
             if record.get("subset") == args.subset and record.get("seed") == args.seed:
                 done[record["key"]] = record
-    todo = [] if args.summarise else [r for r in rows if str(table.keys[r]) not in done]
-    print(f"{len(rows)} cells sampled, {len(rows) - len(todo)} already trained, {len(todo)} to go", file=sys.stderr)
+    shard, shards = (int(x) for x in args.shard.split("/"))
+    todo = [] if args.summarise else [r for r in rows[shard::shards] if str(table.keys[r]) not in done]
+    mine = len(rows[shard::shards])
+    print(f"{len(rows)} cells sampled, {mine} in shard {args.shard}, {len(todo)} of them to go", file=sys.stderr)
     t0 = time.perf_counter()
     with open(log, "a") as f:
         for i, row in enumerate(todo, 1):

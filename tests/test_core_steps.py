@@ -200,7 +200,15 @@ def test_qlearning_experience_replay_repeats_the_update(replay_size):
     value in the same backward pass: 0.25, then 0.5, 0.6875, 0.8125.
     """
     space = CellSpace()
-    strategy = get("qlearning", learning_rate=0.5, q_init=0.0, replay_size=replay_size, state="position")
+    strategy = get(
+        "qlearning",
+        learning_rate=0.5,
+        q_init=0.0,
+        replay_size=replay_size,
+        state="position",
+        credit="final",
+        discount=1.0,
+    )
     strategy.setup(space, 0)
     arch = space.sample(0)
     strategy.tell(_trial(0, str(arch), accuracy=1.0))

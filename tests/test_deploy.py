@@ -188,6 +188,29 @@ def test_torchscript_export_scripts_and_state_dict_round_trips(run_all, tmp_path
     assert torch.equal(from_weights_file(tmp_path / "w.pt").model(x), model(x))
 
 
+def test_packed_exports_reload_identically_and_int8_is_smaller(run_all, tmp_path):
+    from nasnb.deploy import load_packed
+    from tests.helpers.trained import ARCH, trained_cell
+
+    x = load_dataset("digits").test.x[:64]
+    model = load_model(run_all, "best")
+    fp32 = export(run_all, tmp_path / "m.nasnb", format="packed")
+    with torch.no_grad():
+        assert torch.equal(load_packed(tmp_path / "m.nasnb")(x), model(x))
+    assert fp32.card["checks"]["float32_packed_bytes"] == (tmp_path / "m.nasnb").stat().st_size
+    # int8 from a model trained to ~0.9 (the run's 1-epoch models sit near ties, where int8 flips answers)
+    record = {**load_trained(run_all, "best").record, "arch": ARCH, "network": {"channels": 8}}
+    trained = TrainedModel(trained_cell(), record)
+    int8 = export(trained, tmp_path / "m8.nasnb", format="packed-int8")
+    with torch.no_grad():
+        got = load_packed(tmp_path / "m8.nasnb")(x)
+    assert got.shape == (64, 10) and int8.card["checks"]["top1_agreement"] >= 0.95
+    assert int8.card["checks"]["reload_identical"] and int8.card["model"]["format"] == "packed-int8"
+    assert int8.card["model"]["bytes"] < int8.card["checks"]["float32_packed_bytes"] / 3
+    with pytest.raises(FileExistsError, match="exists"):
+        export(trained, tmp_path / "m8.nasnb", format="packed-int8")
+
+
 class _NumpyNet(nn.Module):
     """Cannot be scripted (numpy in forward), and a trace would freeze one input's answer."""
 

@@ -106,6 +106,7 @@ def test_selectable_by_name_with_sklearn_style_params(name):
         ("qlearning", {"discount": 1.5}, "discount"),
         ("qlearning", {"epsilon_schedule": [(0, 1.0)]}, "epsilon_schedule"),
         ("qlearning", {"state": "full"}, "state"),
+        ("qlearning", {"credit": "both"}, "credit"),
         ("qlearning", {"replay_size": -1}, "replay_size"),
         ("reinforce", {"learning_rate": -1.0}, "learning_rate"),
         ("reinforce", {"baseline_decay": 2}, "baseline_decay"),
@@ -327,7 +328,7 @@ def test_nsga2_records_parent_ranks_crowding_and_front_size():
 # -- Q-learning arithmetic --------------------------------------------------------------------
 def test_qlearning_update_matches_a_hand_computed_case():
     space = HyperSpace(lr=(0.1, 0.2), batch_size=(32,), weight_decay=(0.0,), dropout=(0.0, 0.5))
-    strategy = QLearningStrategy(learning_rate=0.5, discount=0.9, q_init=0.5, state="position")
+    strategy = QLearningStrategy(learning_rate=0.5, credit="final", discount=0.9, q_init=0.5, state="position")
     strategy.setup(space, 0)
     arch = space.validate({"lr": 0.2, "batch_size": 32, "weight_decay": 0.0, "dropout": 0.5})
     first = strategy.q_update(arch, 1.0)
@@ -338,6 +339,31 @@ def test_qlearning_update_matches_a_hand_computed_case():
     second = strategy.q_update(arch, 0.0)
     assert second[0]["new"] == pytest.approx(0.75 + 0.5 * (0.0 - 0.75))
     assert strategy.q_value("lr", 0.1) == 0.5  # untouched option keeps q_init
+
+
+def test_qlearning_credit_each_rewards_every_decision_by_hand():
+    """credit='each', γ = 0: every decision moves toward the reward itself, a running mean per (state, action).
+
+    α = 0.5, Q starts at 0.5. Reward 1: every step 0.5 + 0.5 (1 - 0.5) = 0.75. Reward 0 for the same
+    architecture: 0.75 + 0.5 (0 - 0.75) = 0.375 everywhere. With γ = 0.5 instead, the first update of
+    an earlier step adds half the next step's best value: 1 + 0.5 * 0.5 -> 0.5 + 0.5 (1.25 - 0.5) = 0.875.
+    """
+    space = HyperSpace(lr=(0.1, 0.2), batch_size=(32,), weight_decay=(0.0,), dropout=(0.0, 0.5))
+    arch = space.validate({"lr": 0.2, "batch_size": 32, "weight_decay": 0.0, "dropout": 0.5})
+    strategy = QLearningStrategy(learning_rate=0.5, credit="each", discount=0.0, q_init=0.5)
+    strategy.setup(space, 0)
+    assert [u["new"] for u in strategy.q_update(arch, 1.0)] == pytest.approx([0.75] * 4)
+    assert [u["new"] for u in strategy.q_update(arch, 0.0)] == pytest.approx([0.375] * 4)
+    assert strategy.q_value("lr", 0.1) == 0.5
+    discounted = QLearningStrategy(learning_rate=0.5, credit="each", discount=0.5, q_init=0.5)
+    discounted.setup(space, 0)
+    # backwards: dropout (last) 0.75; weight_decay target 1 + 0.5 * max(0.5, 0.75) = 1.375 -> 0.9375
+    assert [u["new"] for u in discounted.q_update(arch, 1.0)][:2] == pytest.approx([0.75, 0.9375])
+
+
+def test_qlearning_final_credit_without_discount_is_refused():
+    with pytest.raises(ValueError, match="credit='final' and discount=0"):
+        QLearningStrategy(credit="final", discount=0.0).setup(CellSpace(), 0)
 
 
 def test_qlearning_epsilon_schedules():

@@ -29,6 +29,8 @@ _LAZY = {
     "compress_trial": ".run",
     "TrialCompression": ".run",
     "to_int8": ".quantize",
+    "QuantizedPoolByMatmul": ".pooling",
+    "matmul_pooling": ".pooling",
     "CompressionAwareEvaluator": ".objective",
     "objective_t": ".objective",
     "pruned_cell_graph": ".explain",

@@ -6,6 +6,8 @@ int8, with observers calibrated on training images). The classifier's linear lay
 dynamically (int8 weights, activation range measured per batch), the usual choice for linear layers.
 FX graph mode does both in one pass and also quantises the cell's residual sums (``a + b`` becomes
 a quantised add), which eager-mode quantisation would need hand-written ``FloatFunctional``s for.
+After conversion, the average poolings run as one matrix product each (``pooling="matmul"``, see
+``pooling.py``): torch's int8 pooling is slow below 16 channels, where the course's cells live.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from torch import nn
 
 from ..data import Dataset
 from ..nn import count_macs, count_params
+from .pooling import matmul_pooling
 from .record import CompressionResult, measure
+
+POOLINGS = ("matmul", "torch")  # how an int8 model pools: as a matrix product, or with torch's int8 kernel
 
 
 class QuantizationError(RuntimeError):
@@ -40,7 +45,7 @@ def default_engine() -> str:
 
 
 def quantize_int8(
-    model: nn.Module, data: Dataset, *, calibration: int = 256, engine: str | None = None
+    model: nn.Module, data: Dataset, *, calibration: int = 256, engine: str | None = None, pooling: str = "matmul"
 ) -> CompressionResult:
     """An int8 copy of ``model`` (left unchanged), calibrated on ``calibration`` training images and measured.
 
@@ -60,7 +65,7 @@ def quantize_int8(
         for name, m in float_model.named_modules()
         if isinstance(m, (nn.Conv2d, nn.Linear))
     ]
-    quantised = to_int8(float_model, data, calibration=calibration, engine=engine)
+    quantised = to_int8(float_model, data, calibration=calibration, engine=engine, pooling=pooling)
     return measure(
         quantised,
         data,
@@ -68,32 +73,35 @@ def quantize_int8(
         params=params,
         macs=macs,
         layers=layers,
-        settings={"engine": torch.backends.quantized.engine, "calibration_images": min(calibration, len(data.train))},
+        settings={
+            "engine": torch.backends.quantized.engine,
+            "calibration_images": min(calibration, len(data.train)),
+            "pooling": pooling,
+        },
         seconds=time.perf_counter() - start,
     )
 
 
-def to_int8(model: nn.Module, data: Dataset, *, calibration: int = 256, engine: str | None = None) -> nn.Module:
-    """The int8 module alone (no measurements): what ``quantize_int8`` and a compression-aware search use."""
-    from torch.ao.quantization import default_dynamic_qconfig, get_default_qconfig_mapping
-    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+def to_int8(
+    model: nn.Module, data: Dataset, *, calibration: int = 256, engine: str | None = None, pooling: str = "matmul"
+) -> nn.Module:
+    """The int8 module alone (no measurements): what ``quantize_int8`` and a compression-aware search use.
 
+    ``pooling="matmul"`` runs each average pooling as dequantise -> matrix product -> quantise
+    (``QuantizedPoolByMatmul``); ``"torch"`` keeps torch's int8 pooling kernel.
+    """
     if not isinstance(calibration, int) or isinstance(calibration, bool) or calibration < 1:
         raise ValueError(f"calibration must be an int >= 1 (training images), got {calibration!r}")
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {list(POOLINGS)}, got {pooling!r}")
     engine = engine or default_engine()
     if engine not in torch.backends.quantized.supported_engines:
         raise ValueError(f"engine must be one of {torch.backends.quantized.supported_engines}, got {engine!r}")
     torch.backends.quantized.engine = engine
-    float_model = copy.deepcopy(model).cpu().eval()
     try:
-        mapping = get_default_qconfig_mapping(engine).set_object_type(nn.Linear, default_dynamic_qconfig)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # FX quantisation's deprecation notices
-            prepared = prepare_fx(float_model, mapping, (data.train.x[:2],))
-            with torch.no_grad():
-                for i in range(0, min(calibration, len(data.train)), 128):
-                    prepared(data.train.x[i : min(i + 128, calibration)])
-            quantised = convert_fx(prepared)
+        count = min(calibration, len(data.train))
+        batches = [data.train.x[i : min(i + 128, count)] for i in range(0, count, 128)]
+        quantised = fx_int8(model, data.train.x[:2], batches, engine=engine, pooling=pooling)
         with torch.no_grad():
             quantised(data.train.x[:2])  # a model that converts but cannot run fails here, not later
     except Exception as err:
@@ -103,3 +111,28 @@ def to_int8(model: nn.Module, data: Dataset, *, calibration: int = 256, engine: 
             "layers with int8 kernels (Conv2d, Linear, BatchNorm, ReLU, pooling, adds); try pruning or low rank instead"
         ) from err
     return quantised
+
+
+def fx_int8(
+    model: nn.Module, example: torch.Tensor, batches: list[torch.Tensor], *, engine: str, pooling: str = "matmul"
+) -> nn.Module:
+    """FX's int8 conversion of a copy of ``model``, its observers fed ``batches``; no checks, no error wrapping.
+
+    With no batches the observers keep placeholder ranges: the model has the right structure, and
+    loading a calibrated int8 state dict into it gives back the calibrated model (what
+    ``nasnb.deploy.packed`` does to rebuild an int8 file). ``example`` is one input batch for tracing.
+    """
+    from torch.ao.quantization import default_dynamic_qconfig, get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    torch.backends.quantized.engine = engine
+    float_model = copy.deepcopy(model).cpu().eval()
+    mapping = get_default_qconfig_mapping(engine).set_object_type(nn.Linear, default_dynamic_qconfig)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # FX quantisation's deprecation notices, and uncalibrated observers
+        prepared = prepare_fx(float_model, mapping, (example,))
+        with torch.no_grad():
+            for batch in batches:
+                prepared(batch)
+        quantised = convert_fx(prepared)
+    return matmul_pooling(quantised, quantized=True) if pooling == "matmul" else quantised

@@ -23,9 +23,21 @@ _LAZY = {
     "BatchRecord": ".monitor",
     "shift_images": ".monitor",
     "plot_monitor": ".monitor",
+    "pack": ".packed",
+    "save_packed": ".packed",
+    "load_packed": ".packed",
+    "model_description": ".packed",
+    "PackedFormatError": ".packed",
 }
 
-FORMATS = ("onnx", "onnx-int8", "torchscript", "state-dict")  # export formats (here, so the CLI needs no torch)
+FORMATS = (
+    "onnx",
+    "onnx-int8",
+    "torchscript",
+    "state-dict",
+    "packed",
+    "packed-int8",
+)  # export formats (here, so the CLI needs no torch)
 
 __all__ = sorted([*_LAZY, "FORMATS"])
 

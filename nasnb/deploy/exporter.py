@@ -60,7 +60,9 @@ def export(
     ExportError), ``"onnx-int8"`` (quantised by onnxruntime, calibrated on training images, with
     compact tensor names; its top-1 predictions must agree with PyTorch's, see ``onnx_int8``),
     ``"torchscript"`` (``torch.jit.script``; ``torch.jit.trace`` as fallback, noted in the card) or
-    ``"state-dict"`` (a nasnb weights file, read back by ``from_weights_file``).
+    ``"state-dict"`` (a nasnb weights file, read back by ``from_weights_file``), ``"packed"`` or
+    ``"packed-int8"`` (the compact file of ``packed.py``, float32 or int8, read back by
+    ``load_packed`` with identical outputs; see ``packed_export``).
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}")
@@ -82,6 +84,10 @@ def export(
             from .onnx_int8 import export_onnx_int8
 
             checks = export_onnx_int8(model, trained, inputs, out, opset, written)
+        elif format in ("packed", "packed-int8"):
+            from .packed_export import export_packed
+
+            checks = export_packed(model, trained, inputs, out, written, int8=format == "packed-int8")
         elif format == "torchscript":
             checks = _export_torchscript(model, inputs, out, written)
         else:

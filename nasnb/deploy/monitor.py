@@ -136,7 +136,7 @@ def input_statistic(x: np.ndarray) -> np.ndarray:
 
 
 def serving_function(model: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """``f(batch) -> logits`` for an exported file (.onnx via onnxruntime, TorchScript) or an nn.Module."""
+    """``f(batch) -> logits`` for an exported file (.onnx via onnxruntime, packed, TorchScript) or an nn.Module."""
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
         if not path.exists():
@@ -149,6 +149,11 @@ def serving_function(model: Any) -> Callable[[np.ndarray], np.ndarray]:
             session = ort.InferenceSession(str(path), session_options(path), providers=["CPUExecutionProvider"])
             name = session.get_inputs()[0].name
             return lambda x: session.run(None, {name: x})[0]
+        from .packed import MAGIC, load_packed
+
+        with open(path, "rb") as f:
+            if f.read(len(MAGIC)) == MAGIC:  # a packed file (export format "packed" / "packed-int8")
+                return _torch_function(load_packed(path))
         import warnings
 
         import torch

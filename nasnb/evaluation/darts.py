@@ -19,7 +19,6 @@ optionally fine-tune, and go on to the next edge. Both cells are returned, with 
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import torch
 from torch import nn
 
 from .._checks import check_float, check_int
+from .._params import ConstructorParams
 from ..data import load_dataset
 from ..nn.supernet import PARAMETER_FREE, SuperNetwork
 from ..spaces import EDGES, OPS, Architecture, CellSpace
@@ -86,7 +86,7 @@ class DartsResult:
         )
 
 
-class DARTS:
+class DARTS(ConstructorParams):
     """First-order DARTS on CellSpace, configured like a scikit-learn estimator; ``.search(seed)`` runs it.
 
     Weights: SGD (momentum 0.9, ``lr`` with cosine decay, ``weight_decay``, gradient norm clipped at 5)
@@ -132,13 +132,6 @@ class DARTS:
         self.subset = subset
         self.device = device
         self.threads = threads
-
-    def get_params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
-
-    def __repr__(self) -> str:
-        defaults = {k: p.default for k, p in inspect.signature(type(self)).parameters.items()}
-        return f"DARTS({', '.join(f'{k}={v!r}' for k, v in self.get_params().items() if v != defaults[k])})"
 
     def _check(self) -> None:
         check_int(self, "epochs", self.epochs, low=1)

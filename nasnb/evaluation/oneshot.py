@@ -13,7 +13,6 @@ scores rank cells like stand-alone training does; ``rank_agreement`` measures wh
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import torch
 from torch import nn
 
 from .._checks import check_float, check_int
+from .._params import ConstructorParams
 from ..data import Dataset, load_dataset
 from ..nn.build import build_model
 from ..nn.cell import Cell, edge_key, live_edges
@@ -83,7 +83,7 @@ class OneShotResult:
         return net.to(next(shared.parameters()).device)
 
 
-class OneShot:
+class OneShot(ConstructorParams):
     """Single-path one-shot training and inherited-weight scoring on CellSpace, configured like an estimator.
 
     ``fit(data, seed)`` trains the supernet for ``epochs`` with SGD (momentum 0.9, ``lr`` with cosine
@@ -120,13 +120,6 @@ class OneShot:
         self.device = device
         self.threads = threads
         self.verbose = verbose
-
-    def get_params(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
-
-    def __repr__(self) -> str:
-        defaults = {k: p.default for k, p in inspect.signature(type(self)).parameters.items()}
-        return f"OneShot({', '.join(f'{k}={v!r}' for k, v in self.get_params().items() if v != defaults[k])})"
 
     def _check(self) -> None:
         check_int(self, "epochs", self.epochs, low=1)

@@ -117,9 +117,6 @@ class PopulationTrainer(Trainer):
         config.pop("memory_limit", None)
         return config
 
-    def __repr__(self) -> str:
-        return "Population" + super().__repr__()
-
     # -- one architecture at a time, batched behind the scenes --------------------------------
     def __call__(self, arch: Architecture, *, epochs: int | None = None) -> dict[str, Any]:
         """Train ``arch``; inside ``executor(k)`` calls from k threads are trained as one batch.

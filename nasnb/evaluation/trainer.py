@@ -10,7 +10,6 @@ working: the loop in ``training`` (``train_model``, ``make_optimizer``), scoring
 
 from __future__ import annotations
 
-import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 
 from .._checks import check, check_bool, check_int
+from .._params import ConstructorParams
 from ..data import DATASETS, Dataset, load_dataset
 from ..nn import build_model, count_macs, count_params
 from ..spaces import Architecture, hyperparameters
@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 
-class Trainer:
+class Trainer(ConstructorParams):
     """Evaluator that trains each architecture from scratch and returns its validation accuracy.
 
     Configure once, call per architecture: ``Trainer(epochs=5)(arch)``. The constructor only
@@ -115,14 +115,9 @@ class Trainer:
 
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-able): ``Trainer(**config)`` is an equal trainer."""
-        config = {name: getattr(self, name) for name in inspect.signature(type(self)).parameters}
+        config = self.get_params()
         config["network"] = dict(self.network) if self.network is not None else None
         return config
-
-    def __repr__(self) -> str:
-        defaults = {k: p.default for k, p in inspect.signature(type(self)).parameters.items()}
-        changed = [f"{k}={v!r}" for k, v in self.get_config().items() if v != defaults[k]]
-        return f"Trainer({', '.join(changed)})"
 
     def __call__(self, arch: Architecture, *, epochs: int | None = None) -> dict[str, Any]:
         """Train ``arch`` (for ``epochs``, default the trainer's) and return its metrics."""

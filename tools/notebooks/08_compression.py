@@ -28,6 +28,7 @@ from nasnb import CellSpace, Search
 from nasnb.compress import (
     CompressionAwareEvaluator,
     distill,
+    matmul_pooling,
     measure,
     plot_distillation,
     plot_edge_sensitivity,
@@ -42,7 +43,7 @@ from nasnb.compress import (
     tradeoff_points,
 )
 from nasnb.data import load_dataset
-from nasnb.deploy import retrain
+from nasnb.deploy import pack, retrain
 from nasnb.evaluation import TableEvaluator, Trainer
 from nasnb.nn import build_model
 
@@ -103,13 +104,29 @@ print(int8.layers[:3])
 # The numbers shrink four-fold, as 8 bits against 32 should. The *file* shrinks less: `torch.save`
 # writes every tensor as its own record in a zip archive, and an int8 layer adds a scale and a zero
 # point, each a record of its own (a few hundred bytes of bookkeeping for 4 or 8 bytes of number),
-# which for an 8-channel network weigh as much as the weights. Speed gains little too, and
-# `benchmarks/bench_int8.py` found out why: this cell spends most of its time in its 3×3 *average
-# pooling* edges as much as in its convolutions, and at 8 channels int8 pooling has no fast kernel
-# (in torch nor in onnxruntime): the convolutions get about twice as fast, the pooling hardly at
-# all. Wider layers are where int8 pays: at 16 and 32 channels it was 2.1× and 3.4× faster at batch 64.
-# To *ship* a small file, export the int8 model as ONNX (notebook 10, `format="onnx-int8"`): with
-# short tensor names it was 3.8× smaller than the float32 file above, for 0.28 points of accuracy.
+# which for an 8-channel network weigh as much as the weights.
+#
+# Speed has a catch. Cells with 3×3 *average pooling* edges spend much of their time there (the
+# table's best cell: about half), and torch's int8 pooling has no fast kernel below 16 channels, so
+# `quantize_int8` runs each pooling as one matrix product instead (pooling is linear: `x @ P` for a
+# fixed matrix `P`). That makes the int8 model look fast against the baseline — but the float32
+# model gets just as fast from the same trick. A fair comparison changes one thing at a time: below, both models get the same pooling
+# (`matmul_pooling`) and the same compact file format (`nasnb.deploy.pack`: one small header with
+# the architecture and every scale as a number, then all tensors in one buffer).
+
+# %%
+same_pooling = measure(matmul_pooling(teacher), data, "float32, matrix pooling")
+packed_fp32, packed_int8 = len(pack(teacher, trained.record)), len(pack(int8.model, trained.record))
+print(f"packed files: float32 {packed_fp32:,} B, int8 {packed_int8:,} B: {packed_fp32 / packed_int8:.2f}x smaller")
+print(f"batch 64: float32 {baseline.latency_ms_b64:.2f} ms, float32 with matrix pooling "
+      f"{same_pooling.latency_ms_b64:.2f} ms, int8 {int8.latency_ms_b64:.2f} ms")
+
+# %% [markdown]
+# Like for like, int8 is well over 3× smaller, but at 8 channels it is no faster than float32 with
+# the same pooling (`benchmarks/bench_compress.py` measured 0.8–0.9×): eight channels fill few of
+# the int8 vector lanes, and at this size every layer costs more in overhead than in arithmetic.
+# Wider layers are where int8 pays. To *ship* the smallest file, use `nasnb export --format
+# packed-int8` (this format), or `format="onnx-int8"` for onnxruntime (notebook 10).
 #
 # ## 2 · Pruning, and what the accuracy depends on
 #
