@@ -133,8 +133,9 @@ print(f"best vs a median cell (mean {c['mean_b']:.4f} ± {c['std_b']:.4f}): diff
 # %% [markdown]
 # Two cells whose means differ by less than their standard deviations are **not told apart** by
 # this table: with three seeds, the best cell and the 15th could swap places if the table were made
-# again. The median cell is a different matter: its mean lies several standard deviations below the
-# best, far outside anything seed noise did to the top cells. Yet Welch's test gives it only
+# again. The median cell is a different matter: its mean lies more than twice its own standard
+# deviation below the best (and ten times the best cell's), far outside anything seed noise did to
+# the top cells. Yet Welch's test gives it only
 # p ≈ 0.06. With three values per cell the test has little to go on (it must estimate each cell's
 # spread from three numbers too), so with three seeds a large p-value means "not shown", never "the
 # same". Read both: the size of a difference measured in standard deviations, and the p-value.
@@ -218,7 +219,8 @@ ax.set_xlabel("trial"); ax.set_ylabel("validation accuracy"); ax.set_ylim(0.5, 1
 #
 # The run log can rebuild the strategy as it was after any step (`run.strategy_at(k)` replays the
 # logged trials into a fresh strategy), so we can look at the population at any moment. Its mean
-# accuracy rises as good children replace old members:
+# accuracy rises as good children replace the random founders, then wanders as aging keeps replacing
+# members, good or bad:
 
 # %%
 run = nasnb.load_run("runs/02_evolution")
@@ -231,9 +233,9 @@ ax.plot(steps, [min(scores[i] for i in ids) for ids in alive], "o-", label="popu
 ax.set_xlabel("step"); ax.set_ylabel("validation accuracy"); ax.legend();
 
 # %% [markdown]
-# The dip in the worst member is a child whose mutation cut every path from input to output (chance
-# accuracy). It never won a tournament, but it was not removed early either: like every member, it
-# left the queue only when it became the oldest.
+# The dips in the worst member are poor children (a mutation that removed a useful convolution, or
+# cut a path through the cell). They rarely win a tournament, but they are not removed early either:
+# like every member, each leaves the queue only when it becomes the oldest.
 #
 # ## Mutation and crossover
 #
@@ -321,13 +323,20 @@ p_cross = wilcoxon(area["tournament 5"], area["tournament 5 + crossover"]).pvalu
 print(f"tournament 5 against tournament 5 + crossover: p = {p_cross:.3f}")
 
 # %% [markdown]
-# What these 20 seeds support: **every evolution setting beats random search** (all p < 0.05). The
-# order *among* the evolution settings is no evidence at all: the greedy tournament has the lowest
-# mean regret here, but against tournament 5 the paired test gives p ≈ 0.2, and tournament 5 against
-# crossover p ≈ 0.6. Exercise 2.2 reruns the comparison on seeds 20–39: there crossover has the lowest
-# mean regret. A ranking that flips when the seeds change is exactly what the bands warn about. What
-# held on both seed sets (checked while writing this notebook) is only that each evolution setting
-# beats random search (every p ≤ 0.03).
+# What these 20 seeds support: tournaments of 5 and of 20 and crossover beat random search (every
+# p ≤ 0.012); tournament 2, the weakest selection pressure, does not clearly (p ≈ 0.09). The order
+# *among* the three winners is no evidence at all: crossover has the lowest mean regret here, but
+# against tournament 5 the paired test gives p ≈ 0.2. Exercise 2.2 reruns the comparison on seeds
+# 20–39: there tournament 5 has the lowest mean regret and crossover comes second. A ranking that flips
+# when the seeds change is exactly what the bands warn about. What held on both seed sets (checked
+# while writing this notebook) is that tournament 5, tournament 20 and crossover each beat random
+# search (every p ≤ 0.012), with 0.3–0.5× its regret after 150 evaluations, and tournament 2 did not
+# (p ≈ 0.1 both times).
+#
+# Now look at the dashed line again. After 150 evaluations every strategy's mean regret, random
+# search's included, is below the seed noise of the top cells. On this table "beats random search"
+# therefore means "reaches the group of cells the table cannot tell apart sooner and more reliably",
+# not "finds a network that is really better".
 #
 # One more thing to check whenever strategies are compared "at 150 evaluations": how many *distinct*
 # networks those evaluations covered. A mutation can undo an earlier one, and many cells are the same
@@ -356,7 +365,7 @@ for t in reversed(line):
 
 # %% [markdown]
 # Many steps made the cell *worse*. Evolution is not hill-climbing: a child joins the population
-# whatever its score, and it becomes a parent whenever it wins a tournament of 5 — which a mediocre
+# whatever its score, and it becomes a parent whenever it wins a tournament of 3 — which a mediocre
 # member can do when the tournament happens not to include better ones.
 
 # %%
@@ -442,7 +451,7 @@ q22 = regret_ratio(reseeded, "random", at=150)["tournament 5 + crossover"]
 ### END SOLUTION
 
 # %% [check 2.2]
-check("2.2", q22, expect=0.52, decimals=2, hint="seeds=range(20, 40); ratio at=150 against 'random'; round to 2 decimals")
+check("2.2", q22, expect=0.40, decimals=2, hint="seeds=range(20, 40); ratio at=150 against 'random'; round to 2 decimals")
 
 # %% [markdown]
 # **2.3** On those seeds 20–39, does tournament 5 still beat random with a paired Wilcoxon test on
@@ -456,7 +465,7 @@ q23 = wilcoxon(area2["tournament 5"], area2["random"]).pvalue
 ### END SOLUTION
 
 # %% [check 2.3]
-check("2.3", q23, expect=0.002, decimals=3, hint="`wilcoxon(a, b).pvalue` on `curves.mean(axis=1)` of the two strategies' regret arrays")
+check("2.3", q23, expect=0.001, decimals=3, hint="`wilcoxon(a, b).pvalue` on `curves.mean(axis=1)` of the two strategies' regret arrays")
 
 # %% [markdown]
 # **2.4 (is it real?)** Use `table.compare` to test the table's best cell (`best_cell`) against the
@@ -470,7 +479,7 @@ q24 = table.compare(best_cell, space.parse(top.iloc[4]["arch"]))["p_value"]
 ### END SOLUTION
 
 # %% [check 2.4]
-check("2.4", q24, expect=0.5, decimals=2, hint="`table.compare(a, b)` returns a dict; its 'p_value' is Welch's test on the seeds")
+check("2.4", q24, expect=0.82, decimals=2, hint="`table.compare(a, b)` returns a dict; its 'p_value' is Welch's test on the seeds")
 
 # %% [markdown]
 # **Try it yourself**
