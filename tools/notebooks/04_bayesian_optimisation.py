@@ -242,8 +242,9 @@ for a, b in [("BO (EI)", "random"), ("evolution", "random"), ("BO (EI)", "evolut
 # %% [markdown]
 # BO beats random search on these seeds (9 of 10, p < 0.01): after 60 evaluations its mean regret is
 # about 0.2× random's here, and 0.34× on seeds 10–19 (exercise 4.3), so "a fifth" would be a lucky
-# reading of ten seeds; "clearly better than random" holds on both (p < 0.01 on both). It is also the
-# only strategy here whose mean regret ends below the dashed line, the seed noise of the top cells.
+# reading of ten seeds; "clearly better than random" holds on both (p < 0.01 on both). Its mean regret
+# drops below the dashed line, the seed noise of the top cells, after about 30 evaluations; evolution's
+# only in the last few, and random search's not within these 60.
 # Evolution, which first needs its population to fill and then improve, cannot be told apart from
 # random search at such a small budget (p ≈ 0.4 on both seed sets). The advantage of BO grows with
 # what each evaluation costs: a few seconds of GP fitting per proposal are nothing next to minutes or
