@@ -19,6 +19,12 @@ answers the number already known, exactly as it would with real training.
 
 ``--dedup-report`` also runs each learning strategy with ``dedup=False`` and prints distinct
 networks per 100 trials before (off) and after (on).
+
+Measured 2026-12-01 (``--table digits-seeds``, the complete seed-averaged table, 100 evaluations, 20
+seeds), regret as a ratio to nasnb's random search, one-sided Mann-Whitney p: evolution 0.40 (p <
+1e-4), REINFORCE 0.63 (p 0.002), Q-learning 0.42 (p < 1e-4), BO 0.18 (p < 1e-4); Optuna random 0.99,
+TPE 0.64, GP 0.42, NSGA-II 0.98. nasnb's best (BO) against Optuna's best (GP): 0.43x, two-sided p
+0.026. Optuna's samplers spent 11-28 % of their trials on isomorphic copies; nasnb none.
 """
 
 from __future__ import annotations
