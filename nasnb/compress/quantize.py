@@ -97,7 +97,6 @@ def to_int8(
     engine = engine or default_engine()
     if engine not in torch.backends.quantized.supported_engines:
         raise ValueError(f"engine must be one of {torch.backends.quantized.supported_engines}, got {engine!r}")
-    torch.backends.quantized.engine = engine
     try:
         count = min(calibration, len(data.train))
         batches = [data.train.x[i : min(i + 128, count)] for i in range(0, count, 128)]

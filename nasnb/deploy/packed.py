@@ -21,6 +21,7 @@ loads the state dict; outputs equal the saved model's exactly (tested).
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import zlib
@@ -123,9 +124,9 @@ def load_packed(source: str | os.PathLike | bytes) -> nn.Module:
         try:
             key, spec = entry
             state[key] = _decode(spec, buffer, name)
+        except PackedFormatError:
+            raise
         except (KeyError, TypeError, ValueError) as err:
-            if isinstance(err, PackedFormatError):
-                raise
             raise PackedFormatError(f"{name}: damaged index entry {str(entry)[:80]} ({err})") from None
     state = OrderedDict(state)
     state._metadata = {  # each module's state-dict version: quantised layers read their keys by it
@@ -257,10 +258,7 @@ def _get(spec: dict[str, Any], buffer: memoryview, name: str) -> torch.Tensor:
     storage = _INT_REPR.get(stored, stored)
     shape = tuple(spec["s"])
     raw = bytearray(buffer[spec["o"] : spec["o"] + spec["n"]])
-    count = 1
-    for s in shape:
-        count *= s
-    if len(raw) != count * torch.empty((), dtype=storage).element_size():
+    if len(raw) != math.prod(shape) * torch.empty((), dtype=storage).element_size():
         raise PackedFormatError(f"{name}: a tensor of shape {list(shape)} has {len(raw)} bytes; the file is damaged")
     flat = torch.frombuffer(raw, dtype=storage) if raw else torch.empty(0, dtype=storage)
     out = flat.reshape(shape)

@@ -31,15 +31,16 @@ def export_packed(
     from .exporter import ExportError
 
     record = trained.record
-    checks: dict[str, Any] = {"float32_packed_bytes": len(pack(model, record))}
-    deployed = model
+    float32_payload = pack(model, record)
+    checks: dict[str, Any] = {"float32_packed_bytes": len(float32_payload)}
+    deployed, payload = model, float32_payload
     if int8:
         data = load_dataset(record["dataset"], subset=record.get("subset"), seed=record.get("data_seed", 0))
         deployed = to_int8(model, data, calibration=CALIBRATION_IMAGES)
         checks.update(
             calibration_images=min(CALIBRATION_IMAGES, len(data.train)), engine=torch.backends.quantized.engine
         )
-    payload = pack(deployed, record)
+        payload = pack(deployed, record)
     with open(out, "xb") as f:
         written.append(out)
         f.write(payload)
