@@ -116,14 +116,29 @@ def test_int8_record_has_the_packed_size_over_3x_smaller_where_torch_save_is_not
     assert "packed_bytes" in int8.to_dict() and measure(trained, data, "plain", repeats=1).packed_bytes is None
 
 
-def test_a_model_the_packed_file_cannot_rebuild_has_no_packed_size(trained, data, described):
-    narrower = prune_structured(trained, data, ratio=0.5, finetune_epochs=0, description=described)
-    assert narrower.packed_bytes is None  # pack writes it, but the architecture's widths no longer fit
+def test_pruned_and_factorised_models_have_packed_sizes_of_files_that_give_them_back(trained, data, described):
     baseline = measure(trained, data, "baseline", repeats=1, description=described)
-    assert narrower.ratios(baseline)["packed_size_ratio"] is None
+    narrower = prune_structured(trained, data, ratio=0.5, finetune_epochs=0, description=described)
+    factored = low_rank(trained, data, rank_ratio=0.25, description=described)
     zeroed = prune_unstructured(trained, data, amount=0.5, description=described)
+    x = data.test.x[:64]
+    for result in (narrower, factored):
+        payload = pack(result.model, described, changed_layers=True)  # the layers it changed, described
+        assert result.packed_bytes == len(payload) < baseline.packed_bytes
+        with torch.no_grad():
+            assert torch.equal(load_packed(payload)(x), result.model(x))
+        assert result.ratios(baseline)["packed_size_ratio"] > 1.0
     # same shapes, zeros stored like any number (only BatchNorm's batch counter, a header scalar, changes)
     assert abs(zeroed.packed_bytes - baseline.packed_bytes) <= 16
+
+
+def test_a_model_the_packed_file_cannot_rebuild_has_no_packed_size(trained, data, described):
+    narrower = prune_structured(trained, data, ratio=0.5, finetune_epochs=0)
+    assert narrower.packed_bytes is None  # nothing to measure it with: no description
+    pruned_int8 = quantize_int8(narrower.model, data, calibration=64, description=described)
+    assert pruned_int8.packed_bytes is None  # int8 files rebuild the architecture's own widths
+    baseline = measure(trained, data, "baseline", repeats=1, description=described)
+    assert pruned_int8.ratios(baseline)["packed_size_ratio"] is None
     assert measure(_Branchy(), data, "not a cell", repeats=1, description=described).packed_bytes is None
     incomplete = {k: v for k, v in described.items() if k != "arch"}
     assert measure(trained, data, "no arch", repeats=1, description=incomplete).packed_bytes is None
@@ -232,7 +247,7 @@ def test_cli_compress_prints_records_and_refuses_bad_input(run_dir, capsys):
     assert "packed B" in text and "torch.save file" in text and "nasnb export --format packed-int8" in text
     assert main(["compress", str(run_dir), "--method", "lowrank", "--param", "rank_ratio=0.5"]) == 0
     text = capsys.readouterr().out
-    assert "smaller" in text and "n/a" in text and "no packed file" in text
+    assert "smaller" in text and "as a packed file" in text and "changed_layers=True" in text
     assert main(["compress", str(run_dir), "--method", "zip"]) == 2
     assert "must be one of" in capsys.readouterr().err
     assert main(["compress", str(run_dir), "--method", "prune", "--param", "speed=11"]) == 2

@@ -82,9 +82,11 @@ def cmd_compress(args: argparse.Namespace) -> int:
 def _packed_phrase(method: str, ratio: float | None) -> str:
     """The packed ratio and which file it is: the one ``nasnb export`` writes, or why there is none."""
     if ratio is None:
-        return "no packed file (packed B: n/a, its layers no longer match the architecture the file rebuilds)"
+        return "no packed file (packed B: n/a, the packed file does not rebuild this model exactly)"
     if method == "int8":
         where = "what `nasnb export --format packed-int8` writes"
+    elif method in ("prune", "lowrank"):
+        where = "nasnb.deploy.save_packed(..., changed_layers=True) writes it"
     else:
         where = "nasnb.deploy.save_packed writes it"
     return f"{ratio:.2f}x as a packed file (packed B: {where})"

@@ -68,8 +68,8 @@ def low_rank(
 
     ``layers`` lists each layer's full rank, the rank kept, its parameters before and after, and the
     share of the weight's energy (sum of squared singular values) the kept rank preserves.
-    ``packed_bytes`` is None once any layer is factorised, even with a ``description``: the packed file
-    rebuilds the layers the architecture names, not their factorised pairs.
+    With a ``description`` the record has ``packed_bytes``: the packed file then also describes the
+    factorised pairs (``nasnb.deploy.save_packed(..., changed_layers=True)``).
     """
     if isinstance(rank_ratio, bool) or not isinstance(rank_ratio, (int, float)) or not 0.0 < rank_ratio <= 1.0:
         raise ValueError(f"rank_ratio must be a fraction in (0, 1], got {rank_ratio!r}")

@@ -95,8 +95,8 @@ def prune_structured(
     """Remove ``ratio`` of the channels of every coupled channel group (L2 magnitude), then fine-tune.
 
     The classifier's output units are never removed. ``layers`` lists each conv layer's output
-    channels before and after. ``packed_bytes`` stays None even with a ``description``: a packed file
-    rebuilds the network at the widths its architecture names, which pruning changed.
+    channels before and after. With a ``description`` the record has ``packed_bytes``: the packed file
+    then also lists the narrowed layers (``nasnb.deploy.save_packed(..., changed_layers=True)``).
     """
     try:
         import torch_pruning as tp

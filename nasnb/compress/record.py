@@ -129,18 +129,19 @@ def serialized_bytes(model: nn.Module) -> int:
 def packed_bytes(model: nn.Module, description: Mapping[str, Any], inputs: torch.Tensor) -> int | None:
     """Bytes of ``model``'s packed file (``nasnb.deploy.pack``), or None when that file would not give it back.
 
-    ``pack`` writes any state dict of tensors, but ``load_packed`` rebuilds the network from the
-    architecture in ``description`` and loads the tensors into it. That works for the trained float32
-    network, its int8 conversion (``to_int8``), unstructured pruning (same shapes, zeros stored as
-    numbers) and a distilled student of the same space; it cannot work where a technique changed the
-    layers themselves (structured pruning's narrower channels, low rank's pairs of thinner layers),
-    nor for a model that is no cell network of the description. So the file is loaded back and must
-    compute exactly ``model``'s outputs on ``inputs``: a size is only given for a file nasnb can ship.
+    ``load_packed`` rebuilds the network from the architecture in ``description`` and loads the tensors
+    into it. That covers the trained float32 network, its int8 conversion (``to_int8``), unstructured
+    pruning (same shapes, zeros stored as numbers), a distilled student of the same space, and, as the
+    file then also describes the layers a technique changed (``changed_layers=True``), structured
+    pruning's narrower channels and low rank's pairs of thinner layers. It does not cover a model that
+    is no network of the description, nor an int8 model of a pruned or factorised one. So the file is
+    loaded back and must compute exactly ``model``'s outputs on ``inputs``: a size is only given for a
+    file nasnb can ship.
     """
     from ..deploy.packed import load_packed, pack
 
     try:
-        payload = pack(model, description)
+        payload = pack(model, description, changed_layers=True)
         restored = load_packed(payload)
         with torch.no_grad():
             same = torch.equal(restored(inputs), model(inputs))
