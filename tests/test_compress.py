@@ -130,6 +130,9 @@ def test_pruned_and_factorised_models_have_packed_sizes_of_files_that_give_them_
         assert result.ratios(baseline)["packed_size_ratio"] > 1.0
     # same shapes, zeros stored like any number (only BatchNorm's batch counter, a header scalar, changes)
     assert abs(zeroed.packed_bytes - baseline.packed_bytes) <= 16
+    state = torch.random.get_rng_state()
+    measure(trained, data, "again", repeats=1, description=described)  # rebuilding to check leaves the seed alone
+    assert torch.equal(torch.random.get_rng_state(), state)
 
 
 def test_a_model_the_packed_file_cannot_rebuild_has_no_packed_size(trained, data, described):

@@ -141,8 +141,9 @@ def packed_bytes(model: nn.Module, description: Mapping[str, Any], inputs: torch
     from ..deploy.packed import load_packed, pack
 
     try:
-        payload = pack(model, description, changed_layers=True)
-        restored = load_packed(payload)
+        with torch.random.fork_rng(devices=[]):  # building networks initialises weights: keep the caller's seed
+            payload = pack(model, description, changed_layers=True)
+            restored = load_packed(payload)
         with torch.no_grad():
             same = torch.equal(restored(inputs), model(inputs))
     except (ValueError, TypeError, KeyError, RuntimeError):  # PackedFormatError is a ValueError
