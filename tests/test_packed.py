@@ -1,8 +1,10 @@
-"""Matrix-product pooling for int8 models and the packed deployment file (float32 and int8), on real digits."""
+"""int8 pooling by matrix product, and the packed deployment file (float32, int8, pruned, factorised) on digits."""
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from nasnb import CellSpace
@@ -177,3 +179,21 @@ def test_changed_layers_are_described_only_on_request(models, data):
     factored.head[-1] = nn.Sequential(nn.Linear(16, 10), nn.GELU())  # not only layers with weights
     with pytest.raises(TypeError, match="GELU"):
         pack(factored, description, changed_layers=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    groups=st.integers(1, 3),
+    per_group=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    stride=st.integers(1, 2),
+    padding=st.integers(0, 2),
+    bias=st.booleans(),
+)
+def test_any_convolution_spec_rebuilds_a_layer_computing_the_same(groups, per_group, kernel, stride, padding, bias):
+    conv = nn.Conv2d(groups * per_group[0], groups * per_group[1], kernel, stride, padding, groups=groups, bias=bias)
+    rebuilt = build_layer(layer_spec(conv))
+    rebuilt.load_state_dict(conv.state_dict())
+    x = torch.randn(2, conv.in_channels, 6, 6)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x), conv(x))
