@@ -47,6 +47,8 @@ packed, 1.21x faster at batch 64 (1.06x against BN folded), +0.00 points; ``--ch
 1.29x (fastest calls 1.49x; 1.23x against BN folded), +0.28 points. Float32 pooled by matrix product
 was about 2x faster than float32 as built at 8, 16 and 32 channels.
 
+``bench_int8_kernels.py`` times each convolution alone: at 8 channels int8's are 0.99-1.16x float32's in
+total, so even with every other int8 step free the model could be at most 1.7-2.0x faster.
 At the table's 8 channels ``bench_int8.py`` takes the int8 model apart (zip and pickle records per
 tensor, pooling, runtimes). ``bench_distill.py`` repeats distillation over student sizes and seeds
 with a paired test.

@@ -89,8 +89,8 @@ def test_perturbation_drops_cover_every_edge_and_op(result):
         assert result.perturbation_cell[edge] == max(OPS, key=lambda o: drops[o])
 
 
-def test_table_accuracies_come_from_the_table(result):
-    table = load_table("digits")
+def test_table_accuracies_come_from_the_three_seed_table(result):
+    table = load_table("digits-seeds")
     for cell, value in (
         (result.argmax_cell, result.argmax_table_accuracy),
         (result.perturbation_cell, result.perturbation_table_accuracy),

@@ -287,7 +287,7 @@ plot_alphas(result);
 # %%
 accuracies = np.sort(table.val_accuracy[table.status == 0])
 for rule, cell in (("argmax", result.argmax_cell), ("perturbation", result.perturbation_cell)):
-    entry = table.lookup(cell)  # the 3-seed table; DARTS' own `*_table_accuracy` reads the one-seed "digits"
+    entry = table.lookup(cell)  # the 3-seed table, as DARTS' own `*_table_accuracy` reads it
     better = np.searchsorted(accuracies, entry.val_accuracy) / len(accuracies)
     print(f"{rule:<13} {cell}\n{'':<13} table accuracy {entry.val_accuracy:.3f} ± {entry.val_std:.3f}, "
           f"better than {better:.0%} of cells")
