@@ -2,7 +2,7 @@
 
 The teacher/baseline is the table's best cell (by validation accuracy) trained again with the table's
 recipe (8 channels, 6 epochs). Each technique's size ratio (file as ``torch.save`` writes the state
-dict, and the tensors alone), latency ratio at batch 1 and 64 and accuracy change on the test split
+dict, nasnb's packed file, and the tensors alone), latency ratio at batch 1 and 64 and accuracy change on the test split
 are printed against it. Latencies are taken in rounds (each model in turn, warmed by two calls, then
 timed for three; one thread) and the median per model is kept, so drift on a shared machine hits all alike.
 
@@ -17,7 +17,10 @@ Two more rows serve the model through onnxruntime: its float32 ONNX export and t
 shared with other jobs): torch int8 file 1.71x, batch 64 1.6-3.2x (its pooling runs as a matrix
 product, see below), +0.00 points; int8 ONNX file 3.80x, -0.28 points, but float32 ONNX in the same
 runtime was faster still: against it, int8 ONNX is 2.82x smaller and 0.82-0.88x as fast. 50 %
-structured pruning with fine-tuning: file 2.15x, -0.28 points.
+structured pruning with fine-tuning: file 2.15x, -0.28 points. The ``packed x`` column (the records'
+``packed_bytes``; one run, 8 channels, ``--skip-distill``): int8 3.46x, 50 % structured pruning 3.55x
+(its file lists the narrowed layers), unstructured pruning 1.00x (zeros are stored like other numbers),
+low rank at half rank 1.67x; torch.save gave 1.71x, 2.15x, 1.00x and 1.31x.
 
 **int8 like for like** (issue 12's target: >= 3x smaller, >= 1.5x faster at batch 64, <= 1 point).
 The int8 model pools by matrix product (``nasnb.compress.pooling``: torch's int8 pooling has no fast
@@ -231,29 +234,32 @@ def main() -> None:
     print(f"best digits cell of the table: {best.arch} (table val {best.val_accuracy:.4f})")
     print(f"retrained with the table's recipe at {args.channels} channels in {time.perf_counter() - start:.1f}s")
 
-    base = measure(teacher, data, "baseline", repeats=5)
+    description = model_description(arch, data.input_shape, data.num_classes, **config["network"])
+    base = measure(teacher, data, "baseline", repeats=5, description=description)
     results = [
-        quantize_int8(teacher, data, calibration=512),
-        prune_structured(teacher, data, ratio=0.5, finetune_epochs=5),
-        prune_unstructured(teacher, data, amount=0.5, finetune_epochs=2),
-        low_rank(teacher, data, rank_ratio=0.5, finetune_epochs=2),
+        quantize_int8(teacher, data, calibration=512, description=description),
+        prune_structured(teacher, data, ratio=0.5, finetune_epochs=5, description=description),
+        prune_unstructured(teacher, data, amount=0.5, finetune_epochs=2, description=description),
+        low_rank(teacher, data, rank_ratio=0.5, finetune_epochs=2, description=description),
     ]
     onnx = onnx_rows(teacher, data, tempfile.mkdtemp(prefix="bench_compress_"))
     models = {"baseline": teacher, **{r.method: r.model for r in results}, **{k: v[1] for k, v in onnx.items()}}
     lat = {b: interleaved_latency(models, data.test.x[:b], args.repeats) for b in (1, 64)}
 
-    header = f"{'technique':<20} {'file x':>7} {'tensor x':>8} {'speed@1':>8} {'speed@64':>9} {'test acc':>9}"
-    print(f"\n{header} {'change':>8}")
-    print(f"{'baseline':<20} {1:>7.2f} {1:>8.2f} {1:>8.2f} {1:>9.2f} {base.test_accuracy:>9.4f} {0:>+8.2f}")
+    header = f"{'technique':<20} {'file x':>7} {'packed x':>8} {'tensor x':>8} {'speed@1':>8} {'speed@64':>9}"
+    print(f"\n{header} {'test acc':>9} {'change':>8}")
+    print(f"{'baseline':<20} {1:>7.2f} {1:>8.2f} {1:>8.2f} {1:>8.2f} {1:>9.2f} {base.test_accuracy:>9.4f} {0:>+8.2f}")
     for r in results:
+        packed = r.ratios(base)["packed_size_ratio"]
         print(
-            f"{r.method:<20} {base.size_bytes / r.size_bytes:>7.2f} {base.tensor_bytes / r.tensor_bytes:>8.2f} "
+            f"{r.method:<20} {base.size_bytes / r.size_bytes:>7.2f} "
+            f"{'-' if packed is None else f'{packed:.2f}':>8} {base.tensor_bytes / r.tensor_bytes:>8.2f} "
             f"{lat[1]['baseline'] / lat[1][r.method]:>8.2f} {lat[64]['baseline'] / lat[64][r.method]:>9.2f} "
             f"{r.test_accuracy:>9.4f} {100 * (r.test_accuracy - base.test_accuracy):>+8.2f}"
         )
     for name, (size, _, accuracy) in onnx.items():
         print(
-            f"{name:<20} {base.size_bytes / size:>7.2f} {'-':>8} "
+            f"{name:<20} {base.size_bytes / size:>7.2f} {'-':>8} {'-':>8} "
             f"{lat[1]['baseline'] / lat[1][name]:>8.2f} {lat[64]['baseline'] / lat[64][name]:>9.2f} "
             f"{accuracy:>9.4f} {100 * (accuracy - base.test_accuracy):>+8.2f}"
         )
@@ -263,11 +269,11 @@ def main() -> None:
         f"speed {lat[1][a] / lat[1][b]:.2f}x at batch 1, {lat[64][a] / lat[64][b]:.2f}x at batch 64"
     )
     print(
-        f"(baseline: {base.size_bytes:,} file bytes, {base.tensor_bytes:,} tensor bytes, "
+        f"(baseline: {base.size_bytes:,} file bytes, {base.packed_bytes:,} packed bytes, "
+        f"{base.tensor_bytes:,} tensor bytes, "
         f"{lat[1]['baseline']:.3f} ms at batch 1, {lat[64]['baseline']:.3f} ms at batch 64)"
     )
 
-    description = model_description(arch, data.input_shape, data.num_classes, **config["network"])
     int8_like_for_like(teacher, results[0].model, data, description, args.repeats)
 
     if args.skip_distill:

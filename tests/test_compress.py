@@ -25,6 +25,7 @@ from nasnb.compress import (
 )
 from nasnb.compress.record import measure
 from nasnb.data import load_dataset
+from nasnb.deploy.packed import load_packed, model_description, pack
 from nasnb.evaluation import Trainer, evaluate_model
 from nasnb.nn import build_model
 from tests.helpers.trained import ARCH, trained_cell
@@ -92,6 +93,58 @@ def test_int8_quantisation_is_smaller_and_keeps_accuracy(trained, data):
     qtypes = {type(m).__module__ for m in result.model.modules()}
     assert any("quantized" in name for name in qtypes)
     assert evaluate_model(trained, data.test)[1] == baseline.test_accuracy  # the float model is untouched
+
+
+@pytest.fixture(scope="module")
+def described(data):
+    """What the packed file needs to rebuild ``trained`` (the ARCH cell at 8 channels)."""
+    return model_description(CellSpace().parse(ARCH), data.input_shape, data.num_classes, channels=8)
+
+
+def test_int8_record_has_the_packed_size_over_3x_smaller_where_torch_save_is_not(trained, data, described):
+    baseline = measure(trained, data, "baseline", repeats=3, description=described)
+    int8 = quantize_int8(trained, data, calibration=128, description=described)
+    assert baseline.packed_bytes == len(pack(trained, described))
+    assert int8.packed_bytes == len(pack(int8.model, described))
+    with torch.no_grad():  # the size is that of a file which gives the int8 model back
+        x = data.test.x[:64]
+        assert torch.equal(load_packed(pack(int8.model, described))(x), int8.model(x))
+    ratios = int8.ratios(baseline)
+    assert ratios["packed_size_ratio"] == pytest.approx(baseline.packed_bytes / int8.packed_bytes)
+    assert ratios["packed_size_ratio"] >= 3.0 and ratios["packed_size_ratio"] > ratios["size_ratio"]
+    assert ratios["size_ratio"] < 2.5  # torch.save's per-tensor records: why the packed size is reported too
+    assert "packed_bytes" in int8.to_dict() and measure(trained, data, "plain", repeats=1).packed_bytes is None
+
+
+def test_pruned_and_factorised_models_have_packed_sizes_of_files_that_give_them_back(trained, data, described):
+    baseline = measure(trained, data, "baseline", repeats=1, description=described)
+    narrower = prune_structured(trained, data, ratio=0.5, finetune_epochs=0, description=described)
+    factored = low_rank(trained, data, rank_ratio=0.25, description=described)
+    zeroed = prune_unstructured(trained, data, amount=0.5, description=described)
+    x = data.test.x[:64]
+    for result in (narrower, factored):
+        payload = pack(result.model, described, changed_layers=True)  # the layers it changed, described
+        assert result.packed_bytes == len(payload) < baseline.packed_bytes
+        with torch.no_grad():
+            assert torch.equal(load_packed(payload)(x), result.model(x))
+        assert result.ratios(baseline)["packed_size_ratio"] > 1.0
+    # same shapes, zeros stored like any number (only BatchNorm's batch counter, a header scalar, changes)
+    assert abs(zeroed.packed_bytes - baseline.packed_bytes) <= 16
+    state = torch.random.get_rng_state()
+    measure(trained, data, "again", repeats=1, description=described)  # rebuilding to check leaves the seed alone
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_a_model_the_packed_file_cannot_rebuild_has_no_packed_size(trained, data, described):
+    narrower = prune_structured(trained, data, ratio=0.5, finetune_epochs=0)
+    assert narrower.packed_bytes is None  # nothing to measure it with: no description
+    pruned_int8 = quantize_int8(narrower.model, data, calibration=64, description=described)
+    assert pruned_int8.packed_bytes is None  # int8 files rebuild the architecture's own widths
+    baseline = measure(trained, data, "baseline", repeats=1, description=described)
+    assert pruned_int8.ratios(baseline)["packed_size_ratio"] is None
+    assert measure(_Branchy(), data, "not a cell", repeats=1, description=described).packed_bytes is None
+    incomplete = {k: v for k, v in described.items() if k != "arch"}
+    assert measure(trained, data, "no arch", repeats=1, description=incomplete).packed_bytes is None
 
 
 class _Branchy(nn.Module):
@@ -178,6 +231,9 @@ def test_cli_compress_prints_records_and_refuses_bad_input(run_dir, capsys):
     assert main(["compress", str(run_dir), "--method", "int8", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["result"]["method"] == "int8" and out["ratios"]["tensor_size_ratio"] > 1.5
+    packed = out["baseline"]["packed_bytes"], out["result"]["packed_bytes"]
+    assert out["ratios"]["packed_size_ratio"] == pytest.approx(packed[0] / packed[1])
+    assert out["ratios"]["packed_size_ratio"] > out["ratios"]["size_ratio"]
     assert {
         "size_bytes",
         "tensor_bytes",
@@ -187,9 +243,14 @@ def test_cli_compress_prints_records_and_refuses_bad_input(run_dir, capsys):
         "latency_ms_b64",
         "test_accuracy",
         "layers",
+        "packed_bytes",
     } <= set(out["result"])
+    assert main(["compress", str(run_dir), "--method", "int8"]) == 0
+    text = capsys.readouterr().out
+    assert "packed B" in text and "torch.save file" in text and "nasnb export --format packed-int8" in text
     assert main(["compress", str(run_dir), "--method", "lowrank", "--param", "rank_ratio=0.5"]) == 0
-    assert "smaller" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "smaller" in text and "as a packed file" in text and "changed_layers=True" in text
     assert main(["compress", str(run_dir), "--method", "zip"]) == 2
     assert "must be one of" in capsys.readouterr().err
     assert main(["compress", str(run_dir), "--method", "prune", "--param", "speed=11"]) == 2

@@ -1,8 +1,10 @@
-"""Matrix-product pooling for int8 models and the packed deployment file (float32 and int8), on real digits."""
+"""int8 pooling by matrix product, and the packed deployment file (float32, int8, pruned, factorised) on digits."""
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from nasnb import CellSpace
@@ -10,7 +12,8 @@ from nasnb.compress import QuantizedPoolByMatmul, matmul_pooling, to_int8
 from nasnb.compress.record import serialized_bytes
 from nasnb.data import load_dataset
 from nasnb.deploy.monitor import serving_function
-from nasnb.deploy.packed import PackedFormatError, load_packed, model_description, pack, save_packed
+from nasnb.deploy.packed import PackedFormatError, load_packed, model_description, pack, read_header, save_packed
+from nasnb.deploy.packed_layers import build_layer, layer_changes, layer_spec
 from nasnb.nn.batched_pool import PoolByMatmul
 from tests.helpers.trained import ARCH, trained_cell
 
@@ -136,3 +139,61 @@ def test_bad_packed_files_are_refused_clearly(models, tmp_path):
         load_packed(pack(fp32, other))
     with pytest.raises(ValueError, match="lacks"):
         pack(fp32, {"arch": ARCH})
+
+
+def test_layer_specs_by_hand_rebuild_the_same_layers():
+    conv = nn.Conv2d(3, 4, 3, stride=2, padding=1, bias=False)
+    assert layer_spec(conv) == {"conv2d": [3, 4, [3, 3], [2, 2], [1, 1], [1, 1], 1, False, "zeros"]}
+    assert layer_spec(nn.BatchNorm2d(5)) == {"batchnorm2d": [5, 1e-5, 0.1, True, True]}
+    pair = nn.Sequential(nn.Linear(6, 2, bias=False), nn.Linear(2, 3))
+    assert layer_spec(pair) == {"sequential": [{"linear": [6, 2, False]}, {"linear": [2, 3, True]}]}
+    for layer in (conv, nn.BatchNorm2d(5), pair):
+        rebuilt = build_layer(layer_spec(layer))
+        assert type(rebuilt) is type(layer) and layer_spec(rebuilt) == layer_spec(layer)
+        assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {
+            k: v.shape for k, v in layer.state_dict().items()
+        }
+    with pytest.raises(TypeError, match="GELU"):
+        layer_spec(nn.GELU())
+
+
+def test_changed_layers_are_described_only_on_request(models, data):
+    from nasnb.compress.lowrank import factorize_conv
+    from nasnb.nn import build_model
+
+    fp32, int8, description = models
+    assert pack(fp32, description, changed_layers=True) == pack(fp32, description)  # nothing changed: same file
+    assert pack(int8, description, changed_layers=True) == pack(int8, description)
+    factored = build_model(CellSpace().parse(ARCH), data.input_shape, data.num_classes, **NETWORK)
+    factored.load_state_dict(fp32.state_dict())
+    factored.stem[0] = factorize_conv(fp32.stem[0], 2)  # the stem's 3x3 conv as a rank-2 pair
+    factored.head[-1] = nn.Linear(16, 10, bias=False)  # a classifier of other arguments
+    factored.body[1].conv_a[1] = nn.Conv2d(8, 16, 3, stride=2, padding=1, bias=False)  # unchanged: not listed
+    changes = layer_changes(factored.eval(), build_model(CellSpace().parse(ARCH), (1, 8, 8), 10, **NETWORK))
+    assert set(changes) == {"stem.0", "head.4"}
+    assert changes["stem.0"]["sequential"][0]["conv2d"][:2] == [1, 2]
+    payload = pack(factored, description, changed_layers=True)
+    assert read_header(payload)[0]["layers"] == changes
+    with pytest.raises(PackedFormatError, match="do not fit"):  # by default a model must fit its description
+        load_packed(pack(factored, description))
+    factored.head[-1] = nn.Sequential(nn.Linear(16, 10), nn.GELU())  # not only layers with weights
+    with pytest.raises(TypeError, match="GELU"):
+        pack(factored, description, changed_layers=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    groups=st.integers(1, 3),
+    per_group=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    kernel=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    stride=st.integers(1, 2),
+    padding=st.integers(0, 2),
+    bias=st.booleans(),
+)
+def test_any_convolution_spec_rebuilds_a_layer_computing_the_same(groups, per_group, kernel, stride, padding, bias):
+    conv = nn.Conv2d(groups * per_group[0], groups * per_group[1], kernel, stride, padding, groups=groups, bias=bias)
+    rebuilt = build_layer(layer_spec(conv))
+    rebuilt.load_state_dict(conv.state_dict())
+    x = torch.randn(2, conv.in_channels, 6, 6)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(x), conv(x))

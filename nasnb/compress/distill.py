@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,10 +74,13 @@ def distill(
     lr: float = 0.05,
     batch_size: int = 64,
     seed: int = 0,
+    description: Mapping[str, Any] | None = None,
 ) -> DistillationResult:
     """Train a copy of ``student`` (untrained) by distillation from ``teacher``, and another copy alone.
 
     Both copies start from the same weights and see the same batches in the same order.
+    ``description`` describes the *student* (``nasnb.deploy.packed.model_description``); with it both
+    student records have ``packed_bytes``.
     """
     if not (isinstance(temperature, (int, float)) and temperature > 0):
         raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
@@ -98,8 +102,12 @@ def distill(
         d_pred = trained["distilled"](data.test.x).argmax(1)
         a_pred = trained["alone"](data.test.x).argmax(1)
     return DistillationResult(
-        student=measure(trained["distilled"], data, "distill", settings=settings, seconds=seconds / 2),
-        alone=measure(trained["alone"], data, "student-alone", settings={**settings, "alpha": 0.0}),
+        student=measure(
+            trained["distilled"], data, "distill", settings=settings, seconds=seconds / 2, description=description
+        ),
+        alone=measure(
+            trained["alone"], data, "student-alone", settings={**settings, "alpha": 0.0}, description=description
+        ),
         teacher_accuracy=evaluate_model(teacher, data.test)[1],
         agreement=float((d_pred == t_pred).float().mean()),
         agreement_alone=float((a_pred == t_pred).float().mean()),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -61,11 +62,14 @@ def low_rank(
     finetune_epochs: int = 0,
     lr: float = 0.05,
     seed: int = 0,
+    description: Mapping[str, Any] | None = None,
 ) -> CompressionResult:
     """Factorise every conv and linear layer at ``rank_ratio`` of its full rank where that saves parameters.
 
     ``layers`` lists each layer's full rank, the rank kept, its parameters before and after, and the
     share of the weight's energy (sum of squared singular values) the kept rank preserves.
+    With a ``description`` the record has ``packed_bytes``: the packed file then also describes the
+    factorised pairs (``nasnb.deploy.save_packed(..., changed_layers=True)``).
     """
     if isinstance(rank_ratio, bool) or not isinstance(rank_ratio, (int, float)) or not 0.0 < rank_ratio <= 1.0:
         raise ValueError(f"rank_ratio must be a fraction in (0, 1], got {rank_ratio!r}")
@@ -91,7 +95,13 @@ def low_rank(
     history = _finetune(factored, data, finetune_epochs, lr, seed)
     settings = {"rank_ratio": rank_ratio, "finetune_epochs": finetune_epochs, "lr": lr, "seed": seed, **history}
     return measure(
-        factored.eval(), data, "lowrank", layers=detail, settings=settings, seconds=time.perf_counter() - start
+        factored.eval(),
+        data,
+        "lowrank",
+        layers=detail,
+        settings=settings,
+        seconds=time.perf_counter() - start,
+        description=description,
     )
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -32,12 +33,21 @@ def prunable_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def prune_unstructured(
-    model: nn.Module, data: Dataset, *, amount: float = 0.5, finetune_epochs: int = 0, lr: float = 0.05, seed: int = 0
+    model: nn.Module,
+    data: Dataset,
+    *,
+    amount: float = 0.5,
+    finetune_epochs: int = 0,
+    lr: float = 0.05,
+    seed: int = 0,
+    description: Mapping[str, Any] | None = None,
 ) -> CompressionResult:
     """Zero the ``amount`` fraction of smallest-magnitude weights over all conv and linear layers together.
 
     The masks stay on during fine-tuning (pruned weights stay zero), then are made permanent.
     ``layers`` gives each layer's resulting sparsity: a global threshold prunes some layers far more.
+    ``description`` (the model's weights record) adds ``packed_bytes``: as large as the unpruned packed
+    file, since zeros are stored as numbers like any other.
     """
     from torch.nn.utils import prune
 
@@ -62,7 +72,13 @@ def prune_unstructured(
     ]
     settings = {"amount": amount, "finetune_epochs": finetune_epochs, "lr": lr, "seed": seed, **history}
     return measure(
-        pruned.eval(), data, "prune-unstructured", layers=detail, settings=settings, seconds=time.perf_counter() - start
+        pruned.eval(),
+        data,
+        "prune-unstructured",
+        layers=detail,
+        settings=settings,
+        seconds=time.perf_counter() - start,
+        description=description,
     )
 
 
@@ -74,11 +90,13 @@ def prune_structured(
     finetune_epochs: int = 5,
     lr: float = 0.05,
     seed: int = 0,
+    description: Mapping[str, Any] | None = None,
 ) -> CompressionResult:
     """Remove ``ratio`` of the channels of every coupled channel group (L2 magnitude), then fine-tune.
 
     The classifier's output units are never removed. ``layers`` lists each conv layer's output
-    channels before and after.
+    channels before and after. With a ``description`` the record has ``packed_bytes``: the packed file
+    then also lists the narrowed layers (``nasnb.deploy.save_packed(..., changed_layers=True)``).
     """
     try:
         import torch_pruning as tp
@@ -106,7 +124,13 @@ def prune_structured(
     ]
     settings = {"ratio": ratio, "finetune_epochs": finetune_epochs, "lr": lr, "seed": seed, **history}
     return measure(
-        pruned.eval(), data, "prune-structured", layers=detail, settings=settings, seconds=time.perf_counter() - start
+        pruned.eval(),
+        data,
+        "prune-structured",
+        layers=detail,
+        settings=settings,
+        seconds=time.perf_counter() - start,
+        description=description,
     )
 
 

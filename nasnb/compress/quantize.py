@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 import time
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -45,13 +47,21 @@ def default_engine() -> str:
 
 
 def quantize_int8(
-    model: nn.Module, data: Dataset, *, calibration: int = 256, engine: str | None = None, pooling: str = "matmul"
+    model: nn.Module,
+    data: Dataset,
+    *,
+    calibration: int = 256,
+    engine: str | None = None,
+    pooling: str = "matmul",
+    description: Mapping[str, Any] | None = None,
 ) -> CompressionResult:
     """An int8 copy of ``model`` (left unchanged), calibrated on ``calibration`` training images and measured.
 
     ``layers`` says for every conv and linear layer how it was quantised. Raises QuantizationError
     for a model FX cannot trace or torch cannot quantise. Sets ``torch.backends.quantized.engine``
     to ``engine`` (default: ``default_engine()``), which the returned model needs to run.
+    With ``description`` (the trial's weights record) the record also has ``packed_bytes``, the size of
+    the int8 file ``nasnb export --format packed-int8`` writes (see ``record.measure``).
     """
     start = time.perf_counter()
     float_model = copy.deepcopy(model).cpu().eval()
@@ -79,6 +89,7 @@ def quantize_int8(
             "pooling": pooling,
         },
         seconds=time.perf_counter() - start,
+        description=description,
     )
 
 

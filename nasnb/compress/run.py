@@ -36,23 +36,24 @@ def compress_trial(
     trained = load_trained(run_dir, trial)
     record = trained.record
     data = load_dataset(record["dataset"], subset=record.get("subset"), seed=record.get("data_seed", 0))
-    baseline = measure(trained.model, data, "baseline", settings={"arch": record["arch"]})
+    # the weights record describes the network, so every record can also give its packed file's size
+    baseline = measure(trained.model, data, "baseline", settings={"arch": record["arch"]}, description=record)
     if method == "int8":
         from .quantize import quantize_int8
 
-        return TrialCompression(baseline, quantize_int8(trained.model, data, **options))
+        return TrialCompression(baseline, quantize_int8(trained.model, data, description=record, **options))
     if method == "prune":
         from .prune import prune_structured
 
-        return TrialCompression(baseline, prune_structured(trained.model, data, **options))
+        return TrialCompression(baseline, prune_structured(trained.model, data, description=record, **options))
     if method == "prune-unstructured":
         from .prune import prune_unstructured
 
-        return TrialCompression(baseline, prune_unstructured(trained.model, data, **options))
+        return TrialCompression(baseline, prune_unstructured(trained.model, data, description=record, **options))
     if method == "lowrank":
         from .lowrank import low_rank
 
-        return TrialCompression(baseline, low_rank(trained.model, data, **options))
+        return TrialCompression(baseline, low_rank(trained.model, data, description=record, **options))
     return TrialCompression(baseline, _distill(trained, data, **options))
 
 
@@ -71,4 +72,5 @@ def _distill(trained, data, *, student: str | None = None, student_channels: int
     with torch.random.fork_rng():
         torch.manual_seed(options.get("seed", 0))
         small = build_model(arch, data.input_shape, data.num_classes, **network)
-    return distill(trained.model, small, data, **options)
+    described = {**trained.record, "arch": str(arch), "network": network}  # the student, for its packed size
+    return distill(trained.model, small, data, description=described, **options)

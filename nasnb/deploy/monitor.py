@@ -8,8 +8,9 @@ Kolmogorov-Smirnov test (scipy) on the confidences and on the inputs' per-image 
 the smaller p-value falls below ``alpha`` divided by the number of tests (Bonferroni), the batch
 gets an ``Alert`` record. Accuracy is recorded whenever labels come with the batch.
 
-The served model can be an exported file (``.onnx`` run by onnxruntime, TorchScript ``.pt``) or an
-``nn.Module``: the monitor serves what was shipped, not the notebook's copy.
+The served model can be an exported file (``.onnx`` run by onnxruntime, a packed file from
+``format="packed"`` or ``"packed-int8"``, TorchScript ``.pt``) or an ``nn.Module``: the monitor serves
+what was shipped, not the notebook's copy.
 """
 
 from __future__ import annotations

@@ -16,6 +16,13 @@ The same rules apply to float32 and int8 models, so their file sizes compare lik
 
 ``load_packed`` rebuilds the network (for int8: the same FX conversion, then the saved scales) and
 loads the state dict; outputs equal the saved model's exactly (tested).
+
+A float32 model whose layers a compression technique changed (structured pruning's narrower
+channels, low rank's pairs of thinner layers) no longer fits the network its architecture builds.
+``pack(..., changed_layers=True)`` also writes those layers' constructor arguments into the header
+(``packed_layers.py``), and ``load_packed`` puts them into the rebuilt network before loading the
+tensors. It is opt-in: by default a model that does not fit its description stays an error at load
+time, so a wrong description is caught rather than written around.
 """
 
 from __future__ import annotations
@@ -75,12 +82,14 @@ def model_description(arch: Any, input_shape: Any, num_classes: int, **network: 
     }
 
 
-def pack(model: nn.Module, description: Mapping[str, Any]) -> bytes:
+def pack(model: nn.Module, description: Mapping[str, Any], *, changed_layers: bool = False) -> bytes:
     """The packed file of ``model`` (float32, or int8 from ``nasnb.compress.to_int8``) as bytes.
 
     ``description`` says how to rebuild it: ``model_description(...)`` or a weights record
     (``TrainedModel.record``); only its ``space``, ``arch``, ``input_shape``, ``num_classes`` and
-    ``network`` are kept.
+    ``network`` are kept. ``changed_layers=True`` (float32 only) also describes the layers that differ
+    from the network ``description`` builds, for a pruned or factorised model; TypeError if a
+    difference is not one of convolutions, BatchNorms, linear layers or sequences of them.
     """
     from ..compress.pooling import pooling_kind
 
@@ -89,6 +98,11 @@ def pack(model: nn.Module, description: Mapping[str, Any]) -> bytes:
         raise ValueError(f"description lacks {missing}; build it with nasnb.deploy.packed.model_description(...)")
     state = model.state_dict()
     int8 = any(_is_quantised(v) for v in state.values())
+    layers = {}
+    if changed_layers and not int8:
+        from .packed_layers import layer_changes
+
+        layers = layer_changes(model, _network(description, "the description"))
     buffer = bytearray()
     entries = [[name, _encode(value, buffer)] for name, value in state.items()]
     header = {
@@ -99,16 +113,20 @@ def pack(model: nn.Module, description: Mapping[str, Any]) -> bytes:
         "entries": entries,
         "versions": _versions(state),
     }
+    if layers:  # absent otherwise, so files of unchanged models stay as they were
+        header["layers"] = layers
     compressed = zlib.compress(json.dumps(header, separators=(",", ":")).encode("utf-8"), 9)
     return _PREFIX.pack(MAGIC + bytes([VERSION]), len(compressed)) + compressed + bytes(buffer)
 
 
-def save_packed(path: str | os.PathLike, model: nn.Module, description: Mapping[str, Any]) -> Path:
-    """Write ``pack(model, description)`` to ``path``, which must not exist yet; returns the path."""
+def save_packed(
+    path: str | os.PathLike, model: nn.Module, description: Mapping[str, Any], *, changed_layers: bool = False
+) -> Path:
+    """Write ``pack(model, description, changed_layers=...)`` to ``path``, which must not exist yet; returns it."""
     path = Path(path)
     if path.exists():
         raise FileExistsError(f"{path} exists already; choose another path or delete it first")
-    payload = pack(model, description)
+    payload = pack(model, description, changed_layers=changed_layers)
     with open(path, "xb") as handle:
         handle.write(payload)
     return path
@@ -284,18 +302,29 @@ def _decode(spec: dict[str, Any], buffer: memoryview, name: str) -> Any:
     return values
 
 
-def _skeleton(header: dict[str, Any], name: str) -> nn.Module:
-    """The network the header describes, with the structure (not yet the weights) of the saved one."""
-    from ..compress.pooling import matmul_pooling
+def _network(model_info: Any, name: str) -> nn.Module:
+    """The network a description (a header's ``model``) builds, with fresh weights."""
     from ..nn import build_model
     from ..spaces import space_from_config
 
     try:
-        model_info = header["model"]
         arch = space_from_config(model_info["space"]).parse(model_info["arch"])
-        model = build_model(arch, model_info["input_shape"], model_info["num_classes"], **model_info["network"])
+        return build_model(arch, model_info["input_shape"], model_info["num_classes"], **model_info["network"])
     except (KeyError, TypeError) as err:
-        raise PackedFormatError(f"{name}: the header does not describe a network ({err})") from None
+        raise PackedFormatError(f"{name} does not describe a network ({err})") from None
+
+
+def _skeleton(header: dict[str, Any], name: str) -> nn.Module:
+    """The network the header describes, with the structure (not yet the weights) of the saved one."""
+    from ..compress.pooling import matmul_pooling
+    from .packed_layers import apply_layer_changes
+
+    model_info = header.get("model")
+    model = _network(model_info, f"the header of {name}")
+    try:
+        apply_layer_changes(model, header.get("layers") or {})
+    except (AttributeError, TypeError, ValueError) as err:
+        raise PackedFormatError(f"{name}: the header's changed layers do not fit its network ({err})") from None
     model.eval()
     int8 = header.get("int8")
     if int8:

@@ -13,8 +13,9 @@
 # | **low rank** | redundancy inside a layer: one layer becomes two thinner ones |
 # | **distillation** | the big network itself: a small *student* learns from the big *teacher* |
 #
-# Every technique returns the same record: size as saved, parameters, multiply-accumulates (MACs),
-# CPU latency at batch 1 and 64, and accuracy on the **test** split, which no technique ever sees.
+# Every technique returns the same record: size as saved (in two file formats), parameters,
+# multiply-accumulates (MACs), CPU latency at batch 1 and 64, and accuracy on the **test** split,
+# which no technique ever sees.
 
 # %%
 import shutil
@@ -43,7 +44,7 @@ from nasnb.compress import (
     tradeoff_points,
 )
 from nasnb.data import load_dataset
-from nasnb.deploy import pack, retrain
+from nasnb.deploy import retrain
 from nasnb.evaluation import TableEvaluator, Trainer
 from nasnb.nn import build_model
 
@@ -72,14 +73,17 @@ data = load_dataset("digits")
 print("reloaded from the run:", type(teacher).__name__, "in eval mode:", not teacher.training)
 
 # %% [markdown]
-# The baseline record. `size_bytes` is the file `torch.save` writes; `tensor_bytes` counts the
-# numbers alone. For a network this small the file's bookkeeping (names, and later the scales of
-# int8 layers) is a large share of it, so we keep both.
+# The baseline record. `size_bytes` is the file `torch.save` writes; `packed_bytes` is nasnb's own
+# compact file (`nasnb.deploy.pack`: one small header with the architecture and every scale as a
+# number, then all tensors in one buffer), which needs to know the architecture: we pass the
+# trial's weights record as `description`. `tensor_bytes` counts the numbers alone. For a network
+# this small a file's bookkeeping (names, and later the scales of int8 layers) can be a large share
+# of it, so we keep all three.
 
 # %%
-baseline = measure(teacher, data, "baseline")
-print(f"{baseline.params:,} params, {baseline.macs:,} MACs, {baseline.size_bytes:,} bytes as saved "
-      f"({baseline.tensor_bytes:,} in tensors)")
+baseline = measure(teacher, data, "baseline", description=trained.record)
+print(f"{baseline.params:,} params, {baseline.macs:,} MACs; {baseline.size_bytes:,} bytes as torch.save writes "
+      f"them, {baseline.packed_bytes:,} packed, {baseline.tensor_bytes:,} in tensors")
 print(f"latency {baseline.latency_ms_b1:.2f} ms at batch 1, {baseline.latency_ms_b64:.2f} ms at batch 64; "
       f"test accuracy {baseline.test_accuracy:.4f}")
 
@@ -93,31 +97,31 @@ print(f"latency {baseline.latency_ms_b1:.2f} ms at batch 1, {baseline.latency_ms
 # is measured per batch). The cell's sums `a + b` become quantised additions.
 
 # %%
-int8 = quantize_int8(teacher, data, calibration=256)
+int8 = quantize_int8(teacher, data, calibration=256, description=trained.record)
 ratios = int8.ratios(baseline)
-print(f"{ratios['tensor_size_ratio']:.2f}x fewer bytes in tensors, {ratios['size_ratio']:.2f}x smaller file")
+print(f"{ratios['tensor_size_ratio']:.2f}x fewer bytes in tensors; files: {ratios['size_ratio']:.2f}x smaller "
+      f"as torch.save writes them, {ratios['packed_size_ratio']:.2f}x smaller packed")
 print(f"speed-up {ratios['speedup_b1']:.2f}x at batch 1, {ratios['speedup_b64']:.2f}x at batch 64")
 print(f"accuracy change {ratios['accuracy_change_points']:+.2f} points")
 print(int8.layers[:3])
 
 # %% [markdown]
-# The numbers shrink four-fold, as 8 bits against 32 should. The *file* shrinks less: `torch.save`
-# writes every tensor as its own record in a zip archive, and an int8 layer adds a scale and a zero
-# point, each a record of its own (a few hundred bytes of bookkeeping for 4 or 8 bytes of number),
-# which for an 8-channel network weigh as much as the weights.
+# The numbers shrink four-fold, as 8 bits against 32 should. The `torch.save` file shrinks much less:
+# it writes every tensor as its own record in a zip archive, and an int8 layer adds a scale and a
+# zero point, each a record of its own (a few hundred bytes of bookkeeping for 4 or 8 bytes of
+# number), which for an 8-channel network weigh as much as the weights. The packed file keeps all of
+# that in one header, so it shrinks nearly as much as the numbers: that is the file to ship
+# (`nasnb export --format packed-int8`, notebook 10).
 #
 # Speed has a catch. Cells with 3×3 *average pooling* edges spend much of their time there (the
 # table's best cell: about half), and torch's int8 pooling has no fast kernel below 16 channels, so
 # `quantize_int8` runs each pooling as one matrix product instead (pooling is linear: `x @ P` for a
 # fixed matrix `P`). That makes the int8 model look fast against the baseline — but the float32
-# model gets just as fast from the same trick. A fair comparison changes one thing at a time: below, both models get the same pooling
-# (`matmul_pooling`) and the same compact file format (`nasnb.deploy.pack`: one small header with
-# the architecture and every scale as a number, then all tensors in one buffer).
+# model gets just as fast from the same trick. A fair comparison changes one thing at a time: below,
+# both models get the same pooling (`matmul_pooling`), as both files above had the same format.
 
 # %%
 same_pooling = measure(matmul_pooling(teacher), data, "float32, matrix pooling")
-packed_fp32, packed_int8 = len(pack(teacher, trained.record)), len(pack(int8.model, trained.record))
-print(f"packed files: float32 {packed_fp32:,} B, int8 {packed_int8:,} B: {packed_fp32 / packed_int8:.2f}x smaller")
 print(f"batch 64: float32 {baseline.latency_ms_b64:.2f} ms, float32 with matrix pooling "
       f"{same_pooling.latency_ms_b64:.2f} ms, int8 {int8.latency_ms_b64:.2f} ms")
 
@@ -126,7 +130,7 @@ print(f"batch 64: float32 {baseline.latency_ms_b64:.2f} ms, float32 with matrix 
 # the same pooling (`benchmarks/bench_compress.py` measured 0.8–0.9×): eight channels fill few of
 # the int8 vector lanes, and at this size every layer costs more in overhead than in arithmetic.
 # Wider layers are where int8 pays. To *ship* the smallest file, use `nasnb export --format
-# packed-int8` (this format), or `format="onnx-int8"` for onnxruntime (notebook 10).
+# packed-int8` (the packed format), or `format="onnx-int8"` for onnxruntime (notebook 10).
 #
 # ## 2 · Pruning, and what the accuracy depends on
 #
@@ -148,9 +152,10 @@ plot_edge_sensitivity(rows);
 # carry fewer channels, the grey halo is what was cut.
 
 # %%
-pruned = prune_structured(teacher, data, ratio=0.5, finetune_epochs=5)
+pruned = prune_structured(teacher, data, ratio=0.5, finetune_epochs=5, description=trained.record)
 print(pruned.settings)
-print(f"{pruned.params:,} params (was {baseline.params:,}); test accuracy {pruned.test_accuracy:.4f}")
+print(f"{pruned.params:,} params (was {baseline.params:,}); test accuracy {pruned.test_accuracy:.4f}; "
+      f"packed file {pruned.ratios(baseline)['packed_size_ratio']:.2f}x smaller (it lists the narrowed layers)")
 plot_pruned_cell(pruned_cell_graph(trained.arch, pruned, cell=0));
 
 # %% [markdown]

@@ -5,7 +5,8 @@
 # notebook takes a model from a run all the way out:
 #
 # 1. **keep the weights** during the search, and load the best model back from the run;
-# 2. **export** it to ONNX (checked against onnxruntime) and TorchScript, with a **model card**;
+# 2. **export** it to ONNX (checked against onnxruntime), TorchScript and nasnb's compact **packed**
+#    file (float32 and int8), each with a **model card**, and compare the files' sizes;
 # 3. **serve** the exported file and **monitor** it: confidence, entropy, accuracy when labels are
 #    known, and a statistical test that raises an **alert** when the inputs drift away from what the
 #    model was validated on.
@@ -22,7 +23,7 @@ import torch
 import nasnb
 from nasnb import CellSpace, Search
 from nasnb.data import load_dataset
-from nasnb.deploy import Monitor, export, plot_monitor, shift_images
+from nasnb.deploy import Monitor, export, load_packed, plot_monitor, shift_images
 from nasnb.evaluation import Trainer
 
 torch.set_num_threads(1)
@@ -106,6 +107,93 @@ except FileExistsError as err:
     print("refused:", err)
 
 # %% [markdown]
+# ### The packed file: the smallest file for the torch runtime
+#
+# ONNX needs onnxruntime on the server. A server that runs PyTorch can take nasnb's own **packed**
+# file: `format="packed"` (float32) or `"packed-int8"` (quantised first by `nasnb.compress.to_int8`:
+# int8 convolutions calibrated on 512 training images, as in notebook 08). The export loads the file
+# back and checks it computes *exactly* what the model computes, and (int8) that it predicts the
+# float32 model's classes on nearly every test image, or it removes the file. On the command line:
+# `nasnb export runs/10_deployment --format packed-int8 --out model-int8.nasnb`.
+#
+# We also write the plain `state-dict` export (a nasnb weights file, `torch.save` of the weights and
+# the record), so that every format sits in one table.
+
+# %%
+for name in ("model.state.pt", "model.nasnb", "model-int8.nasnb"):
+    Path("runs/10_exports", name).unlink(missing_ok=True)
+    Path("runs/10_exports", name + ".card.json").unlink(missing_ok=True)
+export("runs/10_deployment", "runs/10_exports/model.state.pt", format="state-dict")
+export("runs/10_deployment", "runs/10_exports/model.nasnb", format="packed")
+packed_export = export("runs/10_deployment", "runs/10_exports/model-int8.nasnb", format="packed-int8")
+print(json.dumps(packed_export.card["checks"], indent=1))
+
+# %%
+files = {
+    "state-dict": "model.state.pt",
+    "torchscript": "model.pt",
+    "onnx": "model.onnx",
+    "onnx-int8": "model-int8.onnx",
+    "packed": "model.nasnb",
+    "packed-int8": "model-int8.nasnb",
+}
+sizes = {fmt: Path("runs/10_exports", name).stat().st_size for fmt, name in files.items()}
+print(f"{'format':<12} {'file':<17} {'bytes':>8}  times smaller than the state dict")
+for fmt, name in files.items():
+    print(f"{fmt:<12} {name:<17} {sizes[fmt]:>8,}  {sizes['state-dict'] / sizes[fmt]:.2f}x")
+
+fig, ax = plt.subplots(figsize=(6.4, 2.6))
+bars = ax.barh(list(files)[::-1], [sizes[f] / 1000 for f in list(files)[::-1]],
+               color=["tab:orange" if f.endswith("int8") else "tab:blue" for f in list(files)[::-1]])
+ax.bar_label(bars, labels=[f"{sizes[f]:,} B" for f in list(files)[::-1]], padding=3, fontsize=8)
+ax.set_xlabel("file size (kB); orange: int8")
+ax.set_xlim(0, 1.25 * max(sizes.values()) / 1000)
+ax.set_title("One trained cell network, six export formats")
+fig.tight_layout()
+
+# %% [markdown]
+# TorchScript is the largest file: it carries the network's compiled code besides the weights. And
+# why is the packed file so much smaller than `torch.save`'s, with the same numbers in it? A
+# `torch.save` file is a zip archive: every tensor becomes a zip record of its own (a local header, a
+# name such as `archive/data/17`, a directory entry, padding to an aligned offset), and a pickled
+# index names each tensor and how to rebuild it. An int8 layer adds a scale and a zero point, each
+# stored the same way. This network has dozens of tensors, most of them tiny (a BatchNorm's eight
+# means), so the bookkeeping outweighs the numbers. The packed file writes **one header** (the
+# architecture, and an index of every tensor: its type, shape and place in the buffer; scales and zero
+# points as plain numbers), compressed, and then **one buffer** with all tensors back to back.
+
+# %%
+from nasnb.compress.record import tensor_bytes
+from nasnb.deploy.packed import read_header
+
+payload = Path("runs/10_exports/model-int8.nasnb").read_bytes()
+header, buffer = read_header(payload)
+int8_model = load_packed(payload)
+entries, numbers = len(int8_model.state_dict()), tensor_bytes(int8_model)
+saved = packed_export.card["checks"]["torch_save_bytes"]
+print(f"int8 model: {entries} state-dict entries holding {numbers:,} bytes of numbers")
+print(f"  torch.save: {saved:,} bytes, {(saved - numbers) / entries:.0f} bytes of bookkeeping per entry")
+print(f"  packed:     {len(payload):,} bytes = {len(payload) - len(buffer):,} of header + {len(buffer):,} of buffer")
+
+# %% [markdown]
+# A smaller file is only worth shipping if it gives the model back. `load_packed` rebuilds the
+# network from the header and loads the buffer into it: the float32 file computes *exactly* the
+# model's outputs, and the int8 file predicts the same class as the float32 model on nearly every
+# test image (int8 rounds every weight and activation, so the logits differ slightly).
+
+# %%
+x = data.test.x
+with torch.no_grad():
+    reference = model(x)
+    from_packed = load_packed("runs/10_exports/model.nasnb")(x)
+    from_int8 = load_packed("runs/10_exports/model-int8.nasnb")(x)
+print("packed float32 outputs identical to the model's:", torch.equal(from_packed, reference))
+print(f"packed int8: same class as float32 on {(from_int8.argmax(1) == reference.argmax(1)).float().mean():.1%} "
+      f"of {len(x)} test images; largest logit difference {(from_int8 - reference).abs().max():.3f}")
+print(f"test accuracy: float32 {(reference.argmax(1) == data.test.y).float().mean():.4f}, "
+      f"int8 {(from_int8.argmax(1) == data.test.y).float().mean():.4f}")
+
+# %% [markdown]
 # ## 3 · Monitoring in service
 #
 # The monitor serves the **exported ONNX file** (through onnxruntime, as a server would). For each
@@ -122,10 +210,12 @@ except FileExistsError as err:
 monitor = Monitor("runs/10_exports/model.onnx", data.val.x.numpy(), alpha=0.01)
 rng = np.random.default_rng(0)
 schedule = [(0, 0.0), (0, 0.0), (5, 0.05), (10, 0.1), (15, 0.2), (25, 0.3), (35, 0.4), (45, 0.6)]
+served = []  # the batches, kept to serve them again below
 for step, (angle, noise) in enumerate(schedule):
     idx = rng.choice(len(data.test), 120, replace=False)
     x = shift_images(data.test.x[idx], rotation=angle, noise=noise, seed=step)
-    record = monitor.observe(x.numpy(), data.test.y[idx].numpy(), label=f"{angle}°, noise {noise}")
+    served.append((x.numpy(), data.test.y[idx].numpy(), f"{angle}°, noise {noise}"))
+    record = monitor.observe(*served[-1][:2], label=served[-1][2])
     print(f"{record.label:>17}: accuracy {record.accuracy:.3f}  confidence {record.confidence:.3f}  "
           f"p(conf) {record.p_confidence:.2g}  p(input) {record.p_input:.2g}  {'ALERT' if record.drift else ''}")
 
@@ -141,6 +231,25 @@ for alert in monitor.alerts[:3]:
 # confidences sees without any label. Small rotations pass unnoticed: a good monitor does not cry
 # wolf on every batch, and at α = 0.01 a clean batch raises a false alarm about once in a hundred.
 #
+# The monitor serves whichever file was shipped: it recognises a packed file by its first bytes
+# (`NASNBPK`) and loads it with `load_packed`. Serving the same batches through the **packed int8**
+# file shows whether the smaller model drifts, and alarms, like the float32 ONNX one.
+
+# %%
+int8_monitor = Monitor("runs/10_exports/model-int8.nasnb", data.val.x.numpy(), alpha=0.01)
+for (x, y, label), onnx_record in zip(served, monitor.records):
+    record = int8_monitor.observe(x, y, label=label)
+    print(f"{label:>17}: accuracy onnx {onnx_record.accuracy:.3f} / packed int8 {record.accuracy:.3f}  "
+          f"alert {'yes' if onnx_record.drift else 'no':>3} / {'yes' if record.drift else 'no'}")
+
+# %% [markdown]
+# The int8 model's accuracy follows the float32 model's within a few images per batch, and its
+# alerts come with the strong drift too. Near the threshold the two can disagree: each model is
+# compared with *its own* confidences on the validation set, and a batch whose p-value is close to
+# α/2 for one model (look at the 10° batch above) can fall on either side for the other. Monitor the
+# file you ship, not its float32 parent.
+
+# %% [markdown]
 # ## Exercises
 #
 # Replace each `...` with your answer and run the cell below it: it says "correct" or "not yet" with
@@ -205,4 +314,5 @@ check("10.3", q103, expect=0.0, decimals=4, hint="both come from the same weight
 # %% [markdown]
 # **Try it yourself**: lower `alpha` to 0.001 — how much later does the alert fire? Monitor with
 # labels removed (`y=None`). Export with `nasnb export runs/10_deployment --format onnx --out my.onnx` in a
-# terminal and read the card it writes.
+# terminal and read the card it writes; export `--format packed-int8` and compare its card's
+# `torch_save_bytes` with the file's size.
