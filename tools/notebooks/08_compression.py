@@ -129,7 +129,12 @@ print(f"batch 64: float32 {baseline.latency_ms_b64:.2f} ms, float32 with matrix 
 # Like for like, int8 is well over 3× smaller, but at 8 channels it is no faster than float32 with
 # the same pooling (`benchmarks/bench_compress.py` measured 0.8–0.9×): eight channels fill few of
 # the int8 vector lanes, and at this size every layer costs more in overhead than in arithmetic.
-# Wider layers are where int8 pays. To *ship* the smallest file, use `nasnb export --format
+# Timed one layer at a time, the int8 convolutions themselves are only 1.0–1.2× faster than float32's
+# at this width, while int8 adds quantise and dequantise steps around every pooling and sum
+# (`benchmarks/bench_int8_kernels.py`). Even PyTorch 2's compiler, which fuses those steps into a
+# few loops, makes 8-channel int8 only 1.15× faster than float32 compiled the same way
+# (`bench_int8_compiled.py`). Wider layers are where int8 pays: at 32 channels the same cell runs
+# about 2× faster in int8, like for like. To *ship* the smallest file, use `nasnb export --format
 # packed-int8` (the packed format), or `format="onnx-int8"` for onnxruntime (notebook 10).
 #
 # ## 2 · Pruning, and what the accuracy depends on
