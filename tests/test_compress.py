@@ -248,6 +248,10 @@ def test_cli_compress_prints_records_and_refuses_bad_input(run_dir, capsys):
     assert main(["compress", str(run_dir), "--method", "int8"]) == 0
     text = capsys.readouterr().out
     assert "packed B" in text and "torch.save file" in text and "nasnb export --format packed-int8" in text
+    # the like-for-like reference: float32 pooled as the int8 model pools, timed and named in the output
+    settings = out["result"]["settings"]
+    assert settings["pooling"] == "matmul" and settings["float32_same_pooling_ms_b64"] > 0
+    assert "float32 pooled the same way" in text and "like for like" in text
     assert main(["compress", str(run_dir), "--method", "lowrank", "--param", "rank_ratio=0.5"]) == 0
     text = capsys.readouterr().out
     assert "smaller" in text and "as a packed file" in text and "changed_layers=True" in text

@@ -76,6 +76,13 @@ def cmd_compress(args: argparse.Namespace) -> int:
         f"{_packed_phrase(args.method, ratios['packed_size_ratio'])}, {ratios['tensor_size_ratio']:.2f}x in tensors;\n"
         f"  {ratios['speedup_b64']:.2f}x faster at batch 64, accuracy {ratios['accuracy_change_points']:+.2f} points"
     )
+    same = final.settings.get("float32_same_pooling_ms_b64")
+    if args.method == "int8" and same:
+        print(
+            f"  how much of that is int8: the int8 model pools by matrix product, and float32 pooled the same way "
+            f"runs {same:.2f} ms at batch 64,\n  so like for like int8 is {same / final.latency_ms_b64:.2f}x as fast "
+            "as float32 (narrow layers gain little from int8: benchmarks/bench_int8_kernels.py)"
+        )
     return 0
 
 
