@@ -282,7 +282,7 @@ def test_pruned_cell_graph_labels_what_went(trained, data):
     graph = pruned_cell_graph(arch, structured, cell=0)
     by_edge = {e["decision"]: e for e in graph.edges}
     assert by_edge["0->1"]["kept"] == 0.5 and "8->4 ch" in by_edge["0->1"]["label"]
-    assert by_edge["1->2"]["kept"] == 1.0 and by_edge["1->2"]["kind"] == "skip_connect"
+    assert by_edge["1->2"]["kept"] == 0.5 and by_edge["1->2"]["kind"] == "skip_connect"  # the stage's channels
     assert "8 -> 4 channels" in graph.title
     loose = prune_unstructured(trained, data, amount=0.5)
     sparsity = {row["layer"]: row["sparsity"] for row in loose.layers}
@@ -290,6 +290,31 @@ def test_pruned_cell_graph_labels_what_went(trained, data):
     assert edge["kept"] == pytest.approx(1 - sparsity["body.2.edges.2_3.1"])
     with pytest.raises(ValueError, match="cell must be"):
         pruned_cell_graph(arch, loose, cell=5)
+
+
+def test_pruned_cell_graph_widths_are_the_channels_each_edge_carries_after_pruning(trained, data):
+    from dataclasses import replace
+
+    from nasnb.compress import pruned_cell_graph
+    from nasnb.compress.explain import stage_channels
+
+    arch = CellSpace().parse(ARCH)
+    structured = prune_structured(trained, data, ratio=0.5, finetune_epochs=0)
+    for cell, (before, after) in ((0, (8, 4)), (1, (16, 8))):
+        graph = pruned_cell_graph(arch, structured, cell=cell)
+        kinds = {e["kind"] for e in graph.edges}
+        assert {"skip_connect", "avg_pool_3x3", "conv_3x3"} <= kinds
+        for edge in graph.edges:  # weightless edges too: a skip passes on the stage's (now fewer) channels
+            assert edge["kept"] == after / before, edge
+            assert f"{before}->{after} ch" in edge["label"]
+    # a cell without convolutions takes its stage's width from the last convolution before it
+    # (the stem, or the reduction opening the stage), never from the classifier after it
+    cells_alone = replace(structured, layers=tuple(r for r in structured.layers if ".edges." not in r["layer"]))
+    assert stage_channels(cells_alone, 0) == (8, 4)
+    assert stage_channels(cells_alone, 2) == (16, 8)
+    # unstructured pruning zeroes weights only: edges without weights are untouched
+    loose = pruned_cell_graph(arch, prune_unstructured(trained, data, amount=0.5), cell=0)
+    assert {e["kept"] for e in loose.edges if e["kind"] in ("skip_connect", "avg_pool_3x3")} == {1.0}
 
 
 def test_pruned_cell_is_drawn_by_the_architecture_renderer_with_widths_for_what_is_left(trained, data):
@@ -314,14 +339,22 @@ def test_tradeoff_and_sensitivity_data_and_renderers(trained, data):
 
     matplotlib.use("Agg")
     from nasnb.compress import edge_sensitivity, plot_edge_sensitivity, plot_tradeoff, tradeoff_points
+    from nasnb.compress.explain import tradeoff_range
 
     baseline = measure(trained, data, "baseline", repeats=3)
     sweep = [low_rank(trained, data, rank_ratio=r) for r in (0.25, 0.75)]
     points = tradeoff_points(baseline, sweep)
     assert [p["method"] for p in points] == ["baseline", "lowrank", "lowrank"]
     assert [p["setting"] for p in points] == ["", "rank_ratio=0.25", "rank_ratio=0.75"]
+    assert [p["label"] for p in points] == ["baseline", "rank 0.25", "rank 0.75"]
     axes = plot_tradeoff(points)
-    assert len(axes[0].lines) == 2  # one line per technique
+    texts = [t for t in axes[0].texts if t.get_text()]
+    assert sorted(t.get_text().split(" (")[0] for t in texts) == ["baseline", "rank 0.25", "rank 0.75"]
+    renderer = axes[0].figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])  # labels never collide
+    low, high = axes[0].get_ylim()
+    assert (low, high) == pytest.approx(tradeoff_range(points))
     rows = sensitivity(trained, data, ratios=(0.5,))
     ranked = edge_sensitivity(rows)
     assert [r["drop"] for r in ranked] == sorted((r["drop"] for r in ranked), reverse=True)
@@ -329,6 +362,18 @@ def test_tradeoff_and_sensitivity_data_and_renderers(trained, data):
 
 
 # -- compression-aware objective --------------------------------------------------------------------
+
+
+def test_tradeoff_range_shows_the_points_near_the_baseline():
+    from nasnb.compress.explain import tradeoff_range
+
+    def point(method, accuracy):
+        return {"method": method, "test_accuracy": accuracy}
+
+    points = [point("baseline", 0.95), point("int8", 0.96), point("lowrank", 0.90), point("lowrank", 0.18)]
+    low, high = tradeoff_range(points)  # 90-96 % shown (0.18 is far below), padded by 1 point
+    assert (low, high) == pytest.approx((89.0, 97.0))
+    assert tradeoff_range([point("baseline", 0.995), point("int8", 0.99)])[1] == 100.0  # never above 100 %
 
 
 def test_objective_t_by_hand():

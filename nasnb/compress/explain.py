@@ -25,21 +25,21 @@ def pruned_cell_graph(arch: Architecture, result: CompressionResult, cell: int =
     """The cell of ``arch`` with each edge's ``kept`` share (1.0 = untouched) and a label saying what went.
 
     Works for structured results (``channels_before``/``channels_after`` per conv layer) and
-    unstructured ones (``sparsity`` per layer). Edges without weights (skip, pooling) keep 1.0:
-    in structured pruning they still carry fewer channels, which the title states for the cell.
+    unstructured ones (``sparsity`` per layer). After structured pruning every edge carries the
+    channels it has *after* pruning: a convolution its own output channels, and an edge without
+    weights (skip, pooling) the channels of its stage, since it passes on what flows into it (the
+    stage's channels are coupled: a node adds its edges channel by channel). Unstructured pruning
+    zeroes weights only, so weightless edges keep 1.0 there.
     """
+    body = _body_index(result, cell)
     per_edge: dict[str, dict[str, Any]] = {}
-    widths: list[tuple[int, int]] = []
     for row in result.layers:
         parts = row["layer"].split(".")
-        if len(parts) < 4 or parts[0] != "body" or parts[2] != "edges":
-            continue
-        if int(parts[1]) != _body_index(result, cell):
+        if len(parts) < 4 or parts[0] != "body" or parts[2] != "edges" or int(parts[1]) != body:
             continue
         src, dst = parts[3].split("_")
         per_edge[f"{int(src)}->{int(dst)}"] = row
-        if "channels_after" in row:
-            widths.append((row["channels_before"], row["channels_after"]))
+    stage = stage_channels(result, body)
     graph = architecture_graph(arch, show_none=False)
     edges = []
     for edge in graph.edges:
@@ -51,11 +51,37 @@ def pruned_cell_graph(arch: Architecture, result: CompressionResult, cell: int =
         elif row is not None and "sparsity" in row:
             kept = 1.0 - row["sparsity"]
             label = f"{label}\n{row['sparsity']:.0%} zero"
-        edges.append({**edge, "label": label, "kept": kept})
+        elif row is None and stage is not None:  # no weights of its own: it carries the stage's channels
+            kept = stage[1] / stage[0]
+            label = f"{label}\n{stage[0]}->{stage[1]} ch"
+        # the long arc (in -> out) rises higher than usual, clear of the two-line label of the arc below it
+        bend = -0.8 if edge["bend"] < 0 and edge["target"] - edge["source"] == 3 else edge["bend"]
+        edges.append({**edge, "label": label, "kept": kept, "bend": bend})
     title = f"cell {cell} after {result.method}"
-    if widths:
-        title += f": {widths[0][0]} -> {widths[0][1]} channels"
+    if stage is not None:
+        title += f": {stage[0]} -> {stage[1]} channels"
     return replace(graph, edges=edges, title=title)
+
+
+def stage_channels(result: CompressionResult, body: int) -> tuple[int, int] | None:
+    """Channels (before, after) of the stage holding ``model.body[body]``, or None for a result without widths.
+
+    A cell's convolutions all output the stage's channels; a cell without any takes the output of the
+    last convolution before it (the stem, or the reduction that opens the stage).
+    """
+    before = None
+    for row in result.layers:
+        if "channels_after" not in row:
+            continue
+        parts = row["layer"].split(".")
+        if parts[0] not in ("stem", "body"):  # the classifier comes after every stage
+            continue
+        index = int(parts[1]) if parts[0] == "body" else -1
+        if index == body and len(parts) > 2 and parts[2] == "edges":
+            return row["channels_before"], row["channels_after"]
+        if index < body:
+            before = (row["channels_before"], row["channels_after"])
+    return before
 
 
 def _body_index(result: CompressionResult, cell: int) -> int:
@@ -81,11 +107,30 @@ def tradeoff_points(baseline: CompressionResult, results: Sequence[CompressionRe
     for r in [baseline, *results]:
         point = {k: getattr(r, k) for k in keys}
         point["setting"] = next((f"{k}={v}" for k, v in r.settings.items() if k in _SETTING_KEYS), "")
+        value = next((r.settings[k] for k in _SETTING_KEYS[:3] if k in r.settings), None)
+        name = _SHORT_NAMES.get(r.method, r.method)
+        point["label"] = name if value is None else f"{name} {value:g}"
         points.append(point)
     return points
 
 
 _SETTING_KEYS = ("rank_ratio", "ratio", "amount", "engine")
+_SHORT_NAMES = {"prune-structured": "structured", "prune-unstructured": "unstructured", "lowrank": "rank"}
+
+
+def tradeoff_range(points: Sequence[dict[str, Any]], *, within: float = 12.0) -> tuple[float, float]:
+    """The accuracy range (in %) a trade-off chart shows: every point within ``within`` points of the baseline.
+
+    Points far below (a low rank without fine-tuning can fall to chance) would squash the cluster
+    that matters into a sliver; the renderer draws them on the lower edge with their accuracy.
+    """
+    accuracies = [100 * p["test_accuracy"] for p in points]
+    top = max(accuracies)
+    reference = next((100 * p["test_accuracy"] for p in points if p["method"] == "baseline"), top)
+    shown = [a for a in accuracies if a >= reference - within]
+    low, high = min(shown), max(shown)
+    pad = max(1.0, 0.12 * (high - low))
+    return max(0.0, low - pad), min(100.0, high + pad)
 
 
 def distillation_table(result) -> list[dict[str, Any]]:
@@ -101,8 +146,19 @@ def plot_pruned_cell(graph: ArchitectureGraph, ax: Any = None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(6.5, 3.2))
-    return draw_graph(graph, ax, edge_width=lambda edge: 0.6 + 4.4 * edge["kept"], halo=5.0)
+        _, ax = plt.subplots(figsize=(7.5, 4.4))
+    draw_graph(graph, ax, edge_width=lambda edge: 0.6 + 4.4 * edge["kept"], halo=5.0)
+    ax.text(
+        0.5,
+        -0.02,
+        "arrow width: channels (or weights) kept; grey halo: what pruning removed",
+        transform=ax.transAxes,
+        ha="center",
+        va="top",
+        fontsize=8,
+        color="#555555",
+    )
+    return ax
 
 
 def plot_edge_sensitivity(rows: Sequence[dict[str, Any]], ax: Any = None):
@@ -123,27 +179,113 @@ def plot_edge_sensitivity(rows: Sequence[dict[str, Any]], ax: Any = None):
 
 
 def plot_tradeoff(points: Sequence[dict[str, Any]], axes: Any = None):
-    """Accuracy against file size and against latency at batch 64, one marker per technique."""
+    """Accuracy against file size and against latency at batch 64, one colour per technique.
+
+    The baseline is a black star with dashed guides through it; every point has its own label, placed
+    where it overlaps no other label or marker; points below ``tradeoff_range`` sit on the lower edge
+    as a down-pointing triangle, labelled with their real accuracy.
+    """
     import matplotlib.pyplot as plt
 
     if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    methods = list(dict.fromkeys(p["method"] for p in points))
-    cmap = plt.get_cmap("tab10")
-    for i, method in enumerate(methods):
-        mine = [p for p in points if p["method"] == method]
-        for ax, key in zip(axes, ("size_bytes", "latency_ms_b64")):
-            xs, ys = [p[key] for p in mine], [100 * p["test_accuracy"] for p in mine]
-            ax.plot(xs, ys, "o-" if len(mine) > 1 else "o", color=cmap(i), label=method, ms=7)
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
+    low, high = tradeoff_range(points)
+    methods = list(dict.fromkeys(p["method"] for p in points if p["method"] != "baseline"))
+    colours = {m: plt.get_cmap("tab10")(i + 1) for i, m in enumerate(methods)}
+    colours["baseline"] = "black"
+    panels = list(zip(axes, ("size_bytes", "latency_ms_b64")))
+    labels: list[tuple[Any, float, float, str, Any]] = []
+    for ax, key in panels:
+        base = next((p for p in points if p["method"] == "baseline"), None)
+        if base is not None:
+            ax.axhline(100 * base["test_accuracy"], color="#888888", ls="--", lw=0.8, zorder=1)
+            ax.axvline(base[key], color="#888888", ls="--", lw=0.8, zorder=1)
+        for method in ["baseline", *methods]:
+            mine = [p for p in points if p["method"] == method]
+            if not mine:
+                continue
+            xs = [p[key] for p in mine]
+            ys = [max(100 * p["test_accuracy"], low + 0.02 * (high - low)) for p in mine]
+            if len(mine) > 1:  # a sweep: solid within the range, dotted to the points on the lower edge
+                ax.plot(xs, ys, ":", color=colours[method], lw=1.0, zorder=2)
+                kept = [(x, y) for p, x, y in zip(mine, xs, ys) if 100 * p["test_accuracy"] >= low]
+                ax.plot([x for x, _ in kept], [y for _, y in kept], "-", color=colours[method], lw=1.2, zorder=2)
             for p, x, y in zip(mine, xs, ys):
-                if p["setting"]:
-                    ax.annotate(p["setting"], (x, y), fontsize=7, xytext=(4, 4), textcoords="offset points")
-    axes[0].set_xlabel("size as saved (bytes)")
-    axes[1].set_xlabel("CPU latency at batch 64 (ms)")
-    axes[0].set_ylabel("test accuracy (%)")
-    axes[0].legend(fontsize=8)
-    axes[0].figure.suptitle("what each technique costs: up and to the left is better", fontsize=10)
+                below = 100 * p["test_accuracy"] < low
+                marker, size = ("*", 17) if method == "baseline" else ("v" if below else "o", 8)
+                ax.plot([x], [y], marker, color=colours[method], ms=size, zorder=3 if method == "baseline" else 4)
+                text = f"{p['label']} ({100 * p['test_accuracy']:.0f} %)" if below else p["label"]
+                labels.append((ax, x, y, text, colours[method]))
+    for ax, _ in panels:
+        ax.set_ylim(low, high)
+        ax.margins(x=0.12)
+        ax.tick_params(labelsize=9)
+        ax.grid(alpha=0.25)
+    axes[0].set_xlabel("size as saved by torch.save (bytes)", fontsize=10)
+    axes[1].set_xlabel("CPU latency at batch 64 (ms), one noisy timing", fontsize=10)
+    axes[0].set_ylabel("test accuracy (%)", fontsize=10)
+    figure = axes[0].figure
+    title = "what each technique costs: up and to the left is better; dashed lines cross at the baseline"
+    if any(100 * p["test_accuracy"] < low for p in points):
+        title += "\n▼ on the lower edge: below the range shown, its accuracy in brackets"
+    figure.suptitle(title, fontsize=11)
+    figure.tight_layout()
+    _place_labels(figure, labels)
     return axes
+
+
+_OFFSETS = [(7, 5, "left", "bottom"), (7, -5, "left", "top"), (-7, 5, "right", "bottom"), (-7, -5, "right", "top")]
+_OFFSETS += [
+    (0, 9, "center", "bottom"),
+    (0, -9, "center", "top"),
+    (10, 0, "left", "center"),
+    (-10, 0, "right", "center"),
+]
+_OFFSETS += [(dx * 3, dy * 3, ha, va) for dx, dy, ha, va in _OFFSETS]
+
+
+def _place_labels(figure: Any, labels: Sequence[tuple[Any, float, float, str, Any]]) -> None:
+    """Put each label at the first of a few offsets where it stays inside its axes and overlaps nothing drawn."""
+    renderer = figure.canvas.get_renderer()
+    taken: dict[Any, list[Any]] = {}
+    for ax, x, y, _, _ in labels:  # every marker is taken before any label is placed
+        px, py = ax.transData.transform((x, y))
+        taken.setdefault(ax, []).append(_box(px - 7, py - 7, px + 7, py + 7))
+
+    def annotate(ax: Any, x: float, y: float, text: str, colour: Any, offset: int) -> Any:
+        dx, dy, ha, va = _OFFSETS[offset]
+        far = offset >= len(_OFFSETS) // 2  # a longer way off: a thin line says whose label it is
+        return ax.annotate(
+            text,
+            (x, y),
+            xytext=(dx, dy),
+            textcoords="offset points",
+            ha=ha,
+            va=va,
+            fontsize=9,
+            color=colour,
+            zorder=6,
+            arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.6, "shrinkB": 4} if far else None,
+        )
+
+    for ax, x, y, text, colour in labels:
+        inside = ax.get_window_extent(renderer)
+        for offset in range(len(_OFFSETS)):
+            note = annotate(ax, x, y, text, colour, offset)
+            box = note.get_window_extent(renderer).padded(2)
+            fits = inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1)
+            if fits and not any(box.overlaps(other) for other in taken[ax]):
+                break
+            note.remove()
+        else:  # nowhere free: the first place
+            box = annotate(ax, x, y, text, colour, 0).get_window_extent(renderer)
+        taken[ax].append(box)
+
+
+def _box(x0: float, y0: float, x1: float, y1: float) -> Any:
+    from matplotlib.transforms import Bbox
+
+    return Bbox([[x0, y0], [x1, y1]])
 
 
 def plot_distillation(result, ax: Any = None):

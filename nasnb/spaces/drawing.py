@@ -116,7 +116,7 @@ def draw_graph(
     for edge in graph.edges:
         (x0, y0), (x1, y1) = pos[edge["source"]], pos[edge["target"]]
         bend, colour = edge["bend"], OP_COLOURS.get(edge["kind"], "#333333")
-        strokes = [(halo, "#dddddd")] if halo else []
+        strokes = [(halo, "#c8c8c8")] if halo else []
         strokes.append((edge_width(edge) if edge_width else 2, colour))
         for width, stroke in strokes:
             ax.add_patch(
@@ -137,7 +137,17 @@ def draw_graph(
             lines = max(lines, extra + 1)
             mx, my = (x0 + x1) / 2 + bend * (y1 - y0) / 2, (y0 + y1) / 2 - bend * (x1 - x0) / 2
             dy = 0.08 if bend <= 0 else -0.12 - 0.08 * extra
-            ax.text(mx, my + dy, edge["label"], ha="center", fontsize=8, color=colour)
+            # on a white ground above the arrows, so an arc or arrowhead passing behind never crosses it
+            ax.text(
+                mx,
+                my + dy,
+                edge["label"],
+                ha="center",
+                fontsize=8,
+                color=colour,
+                zorder=4,
+                bbox={"boxstyle": "round,pad=0.12", "fc": "white", "ec": "none", "alpha": 0.9},
+            )
     for node in graph.nodes:
         ax.text(
             node["x"],
@@ -147,10 +157,13 @@ def draw_graph(
             va="center",
             fontsize=8,
             bbox={"boxstyle": "round", "fc": "white", "ec": "#555555"},
+            zorder=5,
         )
     xs = [n["x"] for n in graph.nodes]
     ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
-    ax.set_ylim(-0.75 - 0.1 * (lines - 1), 0.95)
+    # room for the highest arc's label above and the lowest one's below (arc3's apex is bend * length / 2)
+    apex = [-e["bend"] * (pos[e["target"]][0] - pos[e["source"]][0]) / 2 for e in graph.edges] or [0.0]
+    ax.set_ylim(min(-0.75, min(apex) - 0.3) - 0.1 * (lines - 1), max(0.95, max(apex) + 0.28))
     ax.set_axis_off()
     if graph.title:
         ax.set_title(graph.title, fontsize=9)
