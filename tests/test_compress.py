@@ -101,6 +101,26 @@ def described(data):
     return model_description(CellSpace().parse(ARCH), data.input_shape, data.num_classes, channels=8)
 
 
+def test_paired_latency_times_each_model_in_turns_on_the_batch_asked(data):
+    from nasnb.compress.record import paired_latency_ms
+
+    seen: list[tuple[str, int]] = []
+
+    class Recorder(nn.Module):
+        def __init__(self, name):
+            super().__init__()
+            self.name = name
+
+        def forward(self, x):
+            seen.append((self.name, len(x)))
+            return x
+
+    medians = paired_latency_ms([Recorder("a"), Recorder("b")], data, batch=5, repeats=4)
+    assert len(medians) == 2 and all(m > 0 for m in medians)
+    # 3 warm-up passes each, then one pass of each model in turn, so a burst of load meets both alike
+    assert seen == [("a", 5)] * 3 + [("b", 5)] * 3 + [("a", 5), ("b", 5)] * 4
+
+
 def test_int8_record_has_the_packed_size_over_3x_smaller_where_torch_save_is_not(trained, data, described):
     baseline = measure(trained, data, "baseline", repeats=3, description=described)
     int8 = quantize_int8(trained, data, calibration=128, description=described)

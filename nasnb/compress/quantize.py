@@ -24,7 +24,7 @@ from torch import nn
 from ..data import Dataset
 from ..nn import count_macs, count_params
 from .pooling import matmul_pooling, pooling_kind
-from .record import CompressionResult, latency_ms, measure
+from .record import CompressionResult, measure, paired_latency_ms
 
 POOLINGS = ("matmul", "torch")  # how an int8 model pools: as a matrix product, or with torch's int8 kernel
 
@@ -62,7 +62,8 @@ def quantize_int8(
     to ``engine`` (default: ``default_engine()``), which the returned model needs to run.
     When the int8 model pools by matrix product, ``settings`` also holds ``float32_same_pooling_ms_b1``
     and ``_b64``: float32 pooled the same way, the like-for-like speed reference (the pooling change
-    alone makes float32 about 2x faster at 8 channels).
+    alone makes float32 about 2x faster at 8 channels), timed in turns with the int8 model
+    (``record.paired_latency_ms``) so the two meet the same load.
     With ``description`` (the trial's weights record) the record also has ``packed_bytes``, the size of
     the int8 file ``nasnb export --format packed-int8`` writes (see ``record.measure``).
     """
@@ -84,12 +85,16 @@ def quantize_int8(
         "calibration_images": min(calibration, len(data.train)),
         "pooling": pooling,
     }
+    latencies = None
     if pooling_kind(quantised) == "matmul":
         # the int8 model pools by matrix product, which speeds float32 up as much: time float32 pooled
-        # alike too, so a speed-up is not credited to int8 that the pooling earned
+        # alike too, so a speed-up is not credited to int8 that the pooling earned; in turns with the
+        # int8 model, so both meet the same load and their ratio holds on a busy machine
         same = matmul_pooling(float_model)
-        settings["float32_same_pooling_ms_b1"] = latency_ms(same, data, 1)
-        settings["float32_same_pooling_ms_b64"] = latency_ms(same, data, 64)
+        (same_b1, int8_b1), (same_b64, int8_b64) = (paired_latency_ms([same, quantised], data, b) for b in (1, 64))
+        settings["float32_same_pooling_ms_b1"] = same_b1
+        settings["float32_same_pooling_ms_b64"] = same_b64
+        latencies = (int8_b1, int8_b64)
     return measure(
         quantised,
         data,
@@ -100,6 +105,7 @@ def quantize_int8(
         settings=settings,
         seconds=time.perf_counter() - start,
         description=description,
+        latencies=latencies,
     )
 
 
