@@ -396,6 +396,40 @@ def test_tradeoff_range_shows_the_points_near_the_baseline():
     assert tradeoff_range([point("baseline", 0.995), point("int8", 0.99)])[1] == 100.0  # never above 100 %
 
 
+def test_tradeoff_labels_never_collide_when_points_crowd():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.text import Text
+
+    from nasnb.compress import plot_tradeoff
+
+    def point(method, size, ms, accuracy, label):
+        return {"method": method, "size_bytes": size, "latency_ms_b64": ms, "test_accuracy": accuracy, "label": label}
+
+    # a run a newcomer saw: two techniques at the same accuracy a few thousand bytes apart near the left
+    # edge, the baseline under unstructured pruning, two low ranks far below and at the same latency
+    points = [
+        point("baseline", 72361, 12.3, 0.9806, "baseline"),
+        point("int8", 42300, 2.7, 0.9778, "int8"),
+        point("prune-structured", 33800, 5.4, 0.9778, "structured 0.5"),
+        point("prune-unstructured", 72361, 4.2, 0.9833, "unstructured 0.5"),
+        point("lowrank", 40800, 9.8, 0.3389, "rank 0.25"),
+        point("lowrank", 55000, 9.8, 0.6806, "rank 0.5"),
+        point("lowrank", 67800, 10.4, 0.9611, "rank 0.75"),
+    ]
+    axes = plot_tradeoff(points)
+    renderer = axes[0].figure.canvas.get_renderer()
+    for ax in axes:
+        notes = [t for t in ax.texts if t.get_text()]
+        assert len(notes) == len(points)
+        assert [t.get_text() for t in notes if "(" in t.get_text()] == ["rank 0.25 (34 %)", "rank 0.5 (68 %)"]
+        boxes = [Text.get_window_extent(t, renderer) for t in notes]
+        frame = ax.get_window_extent(renderer)
+        assert all(frame.contains(b.x0, b.y0) and frame.contains(b.x1, b.y1) for b in boxes)
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
 def test_objective_t_by_hand():
     from nasnb.compress import objective_t
 

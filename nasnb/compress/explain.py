@@ -280,16 +280,32 @@ def _place_labels(figure: Any, labels: Sequence[tuple[Any, float, float, str, An
 
     for ax, x, y, text, colour in labels:
         inside = ax.get_window_extent(renderer)
+        best: tuple[float, int] | None = None
         for offset in range(len(_OFFSETS)):
             note = annotate(ax, x, y, text, colour, offset)
-            box = note.get_window_extent(renderer).padded(2)
-            fits = inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1)
-            if fits and not any(box.overlaps(other) for other in taken[ax]):
-                break
+            box = _text_box(note, renderer)
             note.remove()
-        else:  # nowhere free: the first place
-            box = annotate(ax, x, y, text, colour, 0).get_window_extent(renderer)
-        taken[ax].append(box)
+            outside = not (inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1))
+            cost = 1e9 * outside + sum(_overlap(box, other) for other in taken[ax])
+            if best is None or cost < best[0]:
+                best = (cost, offset)
+            if cost == 0:
+                break
+        # the first place that overlaps nothing, or else the one that overlaps least
+        taken[ax].append(_text_box(annotate(ax, x, y, text, colour, best[1]), renderer))
+
+
+def _text_box(note: Any, renderer: Any) -> Any:
+    """The window extent of an annotation's text alone (not its connecting line), with 2 pixels around it."""
+    from matplotlib.text import Text
+
+    note.update_positions(renderer)
+    return Text.get_window_extent(note, renderer).padded(2)
+
+
+def _overlap(a: Any, b: Any) -> float:
+    """Area (pixels) two boxes share."""
+    return max(0.0, min(a.x1, b.x1) - max(a.x0, b.x0)) * max(0.0, min(a.y1, b.y1) - max(a.y0, b.y0))
 
 
 def _box(x0: float, y0: float, x1: float, y1: float) -> Any:
