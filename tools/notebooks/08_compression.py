@@ -254,23 +254,22 @@ plot_distillation(kd);
 #
 # An architecture that wins in float32 can lose more than others once quantised. To judge each
 # candidate as it will be deployed, `CompressionAwareEvaluator` trains it, quantises the trained
-# network to int8 and scores the int8 copy on the validation split. It also reports an objective
-# that weighs three things, **T = P + G − C** (the form used by compression-aware NAS papers):
-# performance P (validation accuracy *after* int8), generalisation G = validation − training
-# accuracy (negative when a network overfits), and a complexity cost C (here parameters in
-# thousands, times λ = 0.02).
+# network to int8 and scores the int8 copy on the validation split. It also reports one number
+# that weighs three things, the objective **T = P + G − C**: performance P (validation accuracy
+# *after* int8), generalisation G = validation − training accuracy (negative when a network
+# overfits), and a complexity cost C (here parameters in thousands, times λ = 0.02).
 #
 # A search trains every candidate, so this evaluator trains each for **2 epochs only** to stay quick.
-# Its accuracies are therefore far below the 95–98 % above (the table's recipe trains 6 epochs at a
-# larger step): they rank candidates, they do not predict a fully trained network. First the two
-# cells this notebook met: the teacher's, and the smallest cell of `bench_distill.py`'s size-limited
-# search (1×1 convolutions and skips only, 5k parameters).
+# Its accuracies are therefore far below the 95–98 % above (the table's recipe trains 6 epochs, with
+# its own step size and batch): they rank candidates, they do not predict a fully trained network.
+# First the two cells this notebook met: the teacher's, and the smallest cell of
+# `bench_distill.py`'s size-limited search (1×1 convolutions and skips only, 5k parameters).
 
 # %%
 aware = CompressionAwareEvaluator(Trainer(epochs=2, network={"channels": 8}), lam=0.02, normalize=1000.0)
+small = "|conv_1x1~0|+|skip_connect~0|conv_1x1~1|+|skip_connect~0|none~1|conv_1x1~2|"
 print("cell                     val float32   val int8      G   params      T")
-for name, text in (("teacher's (table best)", search.best.arch),
-                   ("small 1x1-and-skip", "|conv_1x1~0|+|skip_connect~0|conv_1x1~1|+|skip_connect~0|none~1|conv_1x1~2|")):
+for name, text in (("teacher's (table best)", search.best.arch), ("small 1x1-and-skip", small)):
     m = aware(CellSpace().parse(text))
     print(f"{name:<24} {m['accuracy']:>11.3f} {m['int8_accuracy']:>10.3f} {m['generalisation']:>+6.3f} "
           f"{m['params']:>8,} {m['objective']:>6.3f}")
