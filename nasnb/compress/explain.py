@@ -250,8 +250,13 @@ _OFFSETS += [
     (0, -9, "center", "top"),
     (10, 0, "left", "center"),
     (-10, 0, "right", "center"),
+    (-3, 9, "left", "bottom"),  # above or below, reaching inwards: for points near a side of the frame
+    (-3, -9, "left", "top"),
+    (3, 9, "right", "bottom"),
+    (3, -9, "right", "top"),
 ]
-_OFFSETS += [(dx * 3, dy * 3, ha, va) for dx, dy, ha, va in _OFFSETS]
+_NEAR = len(_OFFSETS)  # beyond these, a label is a longer way off and a thin line says whose it is
+_OFFSETS += [(dx * k, dy * k, ha, va) for k in (3, 5) for dx, dy, ha, va in _OFFSETS]
 
 
 def _place_labels(figure: Any, labels: Sequence[tuple[Any, float, float, str, Any]]) -> None:
@@ -264,7 +269,7 @@ def _place_labels(figure: Any, labels: Sequence[tuple[Any, float, float, str, An
 
     def annotate(ax: Any, x: float, y: float, text: str, colour: Any, offset: int) -> Any:
         dx, dy, ha, va = _OFFSETS[offset]
-        far = offset >= len(_OFFSETS) // 2  # a longer way off: a thin line says whose label it is
+        far = offset >= _NEAR
         return ax.annotate(
             text,
             (x, y),
@@ -280,19 +285,34 @@ def _place_labels(figure: Any, labels: Sequence[tuple[Any, float, float, str, An
 
     for ax, x, y, text, colour in labels:
         inside = ax.get_window_extent(renderer)
+        point = ax.transData.transform((x, y))
         best: tuple[float, int] | None = None
         for offset in range(len(_OFFSETS)):
             note = annotate(ax, x, y, text, colour, offset)
             box = _text_box(note, renderer)
             note.remove()
             outside = not (inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1))
-            cost = 1e9 * outside + sum(_overlap(box, other) for other in taken[ax])
+            line = _line_boxes(point, box) if offset >= _NEAR else []
+            cost = 1e9 * outside + sum(_overlap(b, other) for b in [box, *line] for other in taken[ax])
             if best is None or cost < best[0]:
                 best = (cost, offset)
             if cost == 0:
                 break
         # the first place that overlaps nothing, or else the one that overlaps least
-        taken[ax].append(_text_box(annotate(ax, x, y, text, colour, best[1]), renderer))
+        box = _text_box(annotate(ax, x, y, text, colour, best[1]), renderer)
+        line = _line_boxes(point, box) if best[1] >= _NEAR else []
+        taken[ax] += [box, *line]
+
+
+def _line_boxes(point: Any, box: Any) -> list[Any]:
+    """Small boxes along the connecting line from a point to its label, so no other label sits on it."""
+    (px, py), (cx, cy) = point, ((box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2)
+    along = [(px + i / 16 * (cx - px), py + i / 16 * (cy - py)) for i in range(1, 16)]
+    return [  # clear of the marker at one end and of the label itself at the other
+        _box(x - 2, y - 2, x + 2, y + 2)
+        for x, y in along
+        if (x - px) ** 2 + (y - py) ** 2 > 81 and not box.contains(x, y)
+    ]
 
 
 def _text_box(note: Any, renderer: Any) -> Any:
