@@ -354,3 +354,53 @@ def test_compression_aware_search_ranks_by_int8_accuracy():
     assert search.best.metrics["int8_accuracy"] == max(t.metrics["int8_accuracy"] for t in ok)
     with pytest.raises(ValueError, match="complexity"):
         CompressionAwareEvaluator(trainer, complexity="watts")(CellSpace().parse(ARCH))
+
+
+def _lines_fit(text):
+    return all(len(line) <= 120 for line in text.splitlines())
+
+
+def test_cli_int8_says_batch_1_like_for_like_and_its_packed_size_is_the_exported_file(run_dir, capsys, tmp_path):
+    assert main(["compress", str(run_dir), "--method", "int8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    summary, result = out["summary"], out["result"]
+    # batch 1 is reported as well as batch 64, with both models' milliseconds, in the plain and like-for-like lines
+    assert f"({result['latency_ms_b1']:.2f} vs {out['baseline']['latency_ms_b1']:.2f} ms)" in summary["speed"]
+    assert "batch 64:" in summary["speed"] and "at batch 1" in summary["like_for_like"]
+    same1 = result["settings"]["float32_same_pooling_ms_b1"]
+    assert f"{same1 / result['latency_ms_b1']:.2f}x at batch 1" in summary["like_for_like"]
+    assert "calibrated on 256 training images" in summary["did"] and "no training" in summary["did"]
+    assert summary["written"] is None and summary["save"][0].startswith("nasnb export ")
+    # the save command, run as printed, writes a file of exactly the packed size compress reported
+    command = summary["save"][0].split()
+    out_file = tmp_path / "model-int8.nasnb"
+    assert main([*command[1:-1], str(out_file)]) == 0
+    capsys.readouterr()
+    assert out_file.stat().st_size == result["packed_bytes"]
+    assert main(["compress", str(run_dir), "--method", "int8"]) == 0
+    text = capsys.readouterr().out
+    assert "nothing was written" in text and "like for like:" in text and _lines_fit(text)
+
+
+def test_cli_prune_says_it_fine_tuned_that_the_baseline_did_not_and_how_to_save(run_dir, capsys, tmp_path, monkeypatch):
+    assert main(["compress", str(run_dir), "--method", "prune", "--param", "finetune_epochs=1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    summary, settings = out["summary"], out["result"]["settings"]
+    assert "removed 50% of the channels" in summary["did"] and "fine-tuned 1 epoch " in summary["did"]
+    assert f"{settings['val_accuracy_after_finetune']:.4f} after" in summary["did"]
+    assert out["baseline"]["settings"]["train_epochs"] == 1
+    (note,) = [n for n in summary["notes"] if "not trained further" in n]
+    assert "trained 1 epoch and not trained further" in note and "finetune_epochs=0" in note
+    # the Python lines of the hint, run as printed, write a packed file that gives the pruned model back
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec("\n".join(summary["save"]), namespace)
+    restored = load_packed(tmp_path / "model.nasnb")
+    x = load_dataset("digits").test.x[:16]
+    with torch.no_grad():
+        assert torch.equal(restored(x), namespace["c"].result.model(x))
+    assert (tmp_path / "model.nasnb").stat().st_size == out["result"]["packed_bytes"]
+    # without fine-tuning there is no extra training to warn about
+    assert main(["compress", str(run_dir), "--method", "prune", "--param", "finetune_epochs=0"]) == 0
+    text = capsys.readouterr().out
+    assert "no fine-tuning" in text and "not trained further" not in text and _lines_fit(text)

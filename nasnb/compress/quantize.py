@@ -27,6 +27,9 @@ from .pooling import matmul_pooling, pooling_kind
 from .record import CompressionResult, latency_ms, measure
 
 POOLINGS = ("matmul", "torch")  # how an int8 model pools: as a matrix product, or with torch's int8 kernel
+# training images the activation ranges are calibrated on: one number for `nasnb compress --method int8` and
+# `nasnb export --format packed-int8`, so the packed size compress reports is the size of the file export writes
+CALIBRATION_IMAGES = 256
 
 
 class QuantizationError(RuntimeError):
@@ -50,7 +53,7 @@ def quantize_int8(
     model: nn.Module,
     data: Dataset,
     *,
-    calibration: int = 256,
+    calibration: int = CALIBRATION_IMAGES,
     engine: str | None = None,
     pooling: str = "matmul",
     description: Mapping[str, Any] | None = None,
@@ -104,7 +107,12 @@ def quantize_int8(
 
 
 def to_int8(
-    model: nn.Module, data: Dataset, *, calibration: int = 256, engine: str | None = None, pooling: str = "matmul"
+    model: nn.Module,
+    data: Dataset,
+    *,
+    calibration: int = CALIBRATION_IMAGES,
+    engine: str | None = None,
+    pooling: str = "matmul",
 ) -> nn.Module:
     """The int8 module alone (no measurements): what ``quantize_int8`` and a compression-aware search use.
 

@@ -6,6 +6,7 @@ written over the kept weights.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Any, NamedTuple
 
@@ -37,7 +38,10 @@ def compress_trial(
     record = trained.record
     data = load_dataset(record["dataset"], subset=record.get("subset"), seed=record.get("data_seed", 0))
     # the weights record describes the network, so every record can also give its packed file's size
-    baseline = measure(trained.model, data, "baseline", settings={"arch": record["arch"]}, description=record)
+    # train_epochs: how long the baseline was trained, and never trained further here; a technique that fine-tunes
+    # trains on, so its gain over the baseline can be that extra training (the CLI says so)
+    settings = {"arch": record["arch"], "train_epochs": record.get("epochs")}
+    baseline = measure(trained.model, data, "baseline", settings=settings, description=record)
     if method == "int8":
         from .quantize import quantize_int8
 
@@ -73,4 +77,8 @@ def _distill(trained, data, *, student: str | None = None, student_channels: int
         torch.manual_seed(options.get("seed", 0))
         small = build_model(arch, data.input_shape, data.num_classes, **network)
     described = {**trained.record, "arch": str(arch), "network": network}  # the student, for its packed size
-    return distill(trained.model, small, data, description=described, **options)
+    result = distill(trained.model, small, data, description=described, **options)
+    # which student this was, so a caller (and the CLI's hint) can save it as a packed file
+    return dataclasses.replace(
+        result, settings={**result.settings, "student_arch": str(arch), "student_network": network}
+    )
