@@ -100,13 +100,13 @@ def explain(
         "did": _did(method, baseline, result),
         "against": "the same student trained alone" if method == "distill" else "the baseline (the trial as trained)",
         "size": (
-            f"{ratios['size_ratio']:.2f}x smaller as a torch.save file (file B), "
+            f"{_smaller(ratios['size_ratio'])} as a torch.save file (file B), "
             + (
                 "no packed file (packed B: n/a, the packed file does not rebuild this model exactly)"
                 if ratios["packed_size_ratio"] is None
-                else f"{ratios['packed_size_ratio']:.2f}x as a packed file (packed B)"
+                else f"{_smaller(ratios['packed_size_ratio'])} as a packed file (packed B)"
             )
-            + f", {ratios['tensor_size_ratio']:.2f}x in tensors"
+            + f", {_smaller(ratios['tensor_size_ratio'])} in tensors"
         ),
         "speed": (
             f"batch 64: {_speed(ratios['speedup_b64'], final.latency_ms_b64, reference.latency_ms_b64)}; "
@@ -138,7 +138,21 @@ def explain(
             f"an accuracy gain can be that extra training rather than the {_noun(method)} "
             f"(without it: --param finetune_epochs=0)"
         )
+    elif method in ("prune", "prune-unstructured", "lowrank"):
+        story["notes"].append(
+            "this model's BatchNorm statistics were re-estimated on training images and the baseline's were not: "
+            f"part of an accuracy change can be that rather than the {_noun(method)}"
+        )
     return story
+
+
+def _smaller(ratio: float) -> str:
+    """``2.58x smaller``, ``the same size`` or ``1.20x larger`` (a ratio of baseline size to this size)."""
+    if ratio >= 1.005:
+        return f"{ratio:.2f}x smaller"
+    if ratio <= 0.995:
+        return f"{1 / ratio:.2f}x larger"
+    return "the same size"
 
 
 def summary_lines(story: dict[str, Any]) -> list[str]:
@@ -184,9 +198,9 @@ def _did(method: str, baseline: Any, result: Any) -> str:
     if method == "distill":
         s = result.settings
         network = s.get("student_network", {})
-        width = f"{network['channels']}-channel " if "channels" in network else ""
+        width = f" ({network['channels']} channels)" if "channels" in network else ""
         return (
-            f"trained a {width}student from scratch for {_epochs(s['epochs'])} on the teacher's softened outputs "
+            f"trained a student{width} from scratch for {_epochs(s['epochs'])} on the teacher's softened outputs "
             f"(temperature {s['temperature']:g}, alpha {s['alpha']:g}) and the same student alone on the labels, "
             f"from the same start; the teacher is the baseline ({result.teacher_accuracy:.4f})"
         )
