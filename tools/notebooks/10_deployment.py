@@ -132,7 +132,8 @@ export("runs/10_deployment", "runs/10_exports/model.nasnb", format="packed")
 packed_export = export("runs/10_deployment", "runs/10_exports/model-int8.nasnb", format="packed-int8")
 print(json.dumps(packed_export.card["checks"], indent=1))
 metrics = packed_export.card["metrics"]
-print(f"test accuracy: the int8 file {metrics['file_test_accuracy']:.4f}, the float32 model {metrics['test_accuracy']:.4f}")
+print(f"test accuracy: the int8 file {metrics['file_test_accuracy']:.4f}, "
+      f"the float32 model {metrics['test_accuracy']:.4f}")
 
 # %%
 files = {
@@ -160,8 +161,8 @@ ax.set_title("One trained cell network, six export formats")
 fig.tight_layout()
 
 # %% [markdown]
-# A TorchScript file carries the network's compiled code besides the weights, which for a network this
-# small outweighs everything else in it. And
+# A TorchScript file carries the network's compiled code besides the same weights, so it is larger than
+# the state dict. And
 # why is the packed file so much smaller than `torch.save`'s, with the same numbers in it? A
 # `torch.save` file is a zip archive: every tensor becomes a zip record of its own (a local header, a
 # name such as `archive/data/17`, a directory entry, padding to an aligned offset), and a pickled
