@@ -122,12 +122,12 @@ def explain(
     if final.packed_bytes is not None:
         story["notes"].append(f"packed B: {_packed_where(method)}")
     same64, same1 = (final.settings.get(f"float32_same_pooling_ms_b{b}") for b in (64, 1))
-    if method == "int8" and same64 and same1:
+    x64, x1 = (final.settings.get(f"like_for_like_speedup_b{b}") for b in (64, 1))
+    if method == "int8" and same64 and same1 and x64 and x1:
         story["like_for_like"] = (
-            f"float32 pooled the same way as int8 (by matrix product) runs {same64:.2f} ms at batch 64 and "
-            f"{same1:.2f} ms at batch 1: int8 is {same64 / final.latency_ms_b64:.2f}x as fast at batch 64 and "
-            f"{same1 / final.latency_ms_b1:.2f}x at batch 1 (narrow layers gain little from int8: "
-            "benchmarks/bench_int8_kernels.py)"
+            f"float32 pooled the same way as int8 (by matrix product), timed in turn with it: {same64:.2f} ms at "
+            f"batch 64 and {same1:.2f} ms at batch 1; int8 is {x64:.2f}x as fast at batch 64 and {x1:.2f}x at "
+            "batch 1 (narrow layers gain little from int8: benchmarks/bench_int8_kernels.py)"
         )
     epochs = final.settings.get("finetune_epochs", 0)
     if method in ("prune", "prune-unstructured", "lowrank") and epochs:

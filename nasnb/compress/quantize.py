@@ -24,7 +24,7 @@ from torch import nn
 from ..data import Dataset
 from ..nn import count_macs, count_params
 from .pooling import matmul_pooling, pooling_kind
-from .record import CompressionResult, latency_ms, measure
+from .record import CompressionResult, interleaved_latency_ms, measure
 
 POOLINGS = ("matmul", "torch")  # how an int8 model pools: as a matrix product, or with torch's int8 kernel
 # training images the activation ranges are calibrated on: one number for `nasnb compress --method int8` and
@@ -65,7 +65,8 @@ def quantize_int8(
     to ``engine`` (default: ``default_engine()``), which the returned model needs to run.
     When the int8 model pools by matrix product, ``settings`` also holds ``float32_same_pooling_ms_b1``
     and ``_b64``: float32 pooled the same way, the like-for-like speed reference (the pooling change
-    alone makes float32 about 2x faster at 8 channels).
+    alone makes float32 about 2x faster at 8 channels), and ``like_for_like_speedup_b1``/``_b64``, the
+    int8 model's speed-up over it, the two timed in turn.
     With ``description`` (the trial's weights record) the record also has ``packed_bytes``, the size of
     the int8 file ``nasnb export --format packed-int8`` writes (see ``record.measure``).
     """
@@ -91,8 +92,10 @@ def quantize_int8(
         # the int8 model pools by matrix product, which speeds float32 up as much: time float32 pooled
         # alike too, so a speed-up is not credited to int8 that the pooling earned
         same = matmul_pooling(float_model)
-        settings["float32_same_pooling_ms_b1"] = latency_ms(same, data, 1)
-        settings["float32_same_pooling_ms_b64"] = latency_ms(same, data, 64)
+        for batch in (1, 64):  # in turn with the int8 model, so the ratio is not the machine's load
+            reference, own = interleaved_latency_ms([same, quantised], data, batch)
+            settings[f"float32_same_pooling_ms_b{batch}"] = reference
+            settings[f"like_for_like_speedup_b{batch}"] = reference / own
     return measure(
         quantised,
         data,

@@ -17,8 +17,9 @@ and only for a model the file rebuilds exactly; otherwise it is None.
 from __future__ import annotations
 
 import io
+import statistics
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -176,20 +177,31 @@ def nonzero_params(model: nn.Module) -> int:
 @torch.no_grad()
 def latency_ms(model: nn.Module, data: Dataset, batch: int, repeats: int = 30) -> float:
     """Median milliseconds of one forward pass on ``batch`` test inputs, on one CPU thread."""
+    return interleaved_latency_ms([model], data, batch, repeats)[0]
+
+
+@torch.no_grad()
+def interleaved_latency_ms(models: Sequence[nn.Module], data: Dataset, batch: int, repeats: int = 30) -> list[float]:
+    """Median milliseconds per forward pass of each model, timed in turn within every repeat (one CPU thread).
+
+    Timing two models one after the other on a shared machine can credit one with the other's quiet
+    minute; taking turns call by call exposes both to the same load, so their ratio holds.
+    """
     x = data.test.x[:batch]
     if len(x) < batch:
         x = x.repeat((batch + len(x) - 1) // len(x), *([1] * (x.dim() - 1)))[:batch]
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for _ in range(3):
-            model(x)
-        times = []
+        for model in models:
+            for _ in range(3):
+                model(x)
+        times: list[list[float]] = [[] for _ in models]
         for _ in range(repeats):
-            start = time.perf_counter()
-            model(x)
-            times.append(time.perf_counter() - start)
+            for model, log in zip(models, times):
+                start = time.perf_counter()
+                model(x)
+                log.append(time.perf_counter() - start)
     finally:
         torch.set_num_threads(previous)
-    times.sort()
-    return 1000.0 * times[len(times) // 2]
+    return [1000.0 * statistics.median(log) for log in times]
