@@ -272,6 +272,21 @@ def test_compress_trial_names_the_baseline_and_the_result(run_dir):
     assert measured.result.params < measured.baseline.params
 
 
+def test_timed_in_turn_retimes_both_records_and_keeps_everything_else(trained, data):
+    from nasnb.compress.run import timed_in_turn
+
+    baseline = measure(trained, data, "baseline", repeats=3)
+    result = prune_unstructured(trained, data, amount=0.5, finetune_epochs=0)
+    new_baseline, new_result = timed_in_turn(baseline, result, data)
+    for old, new in ((baseline, new_baseline), (result, new_result)):
+        assert new.latency_ms_b1 > 0 and new.latency_ms_b64 > 0 and new.model is old.model
+        assert {**new.to_dict(), "latency_ms_b1": 0, "latency_ms_b64": 0} == {
+            **old.to_dict(),
+            "latency_ms_b1": 0,
+            "latency_ms_b64": 0,
+        }
+
+
 # -- explanations: data first, renderers draw it ----------------------------------------------------
 
 
