@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["check", "fingerprint", "normalise"]
+__all__ = ["Checked", "check", "fingerprint", "normalise"]
 
 _SALT = "nasnb-course-v1"
 
@@ -71,6 +71,34 @@ def _candidates(question: str, answer: Any, decimals: int | None) -> set[str]:
     return found
 
 
+class Checked:
+    """What ``check`` returns: truthy when the answer is right, and silent as a notebook cell's last value.
+
+    A plain ``False`` after "not answered" showed up as ``Out[n]: False`` under every exercise, which
+    students read as a failure of the notebook; the printed line already says everything.
+    """
+
+    __slots__ = ("ok",)
+
+    def __init__(self, ok: bool) -> None:
+        self.ok = bool(ok)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __eq__(self, other: object) -> bool:
+        return self.ok == (other.ok if isinstance(other, Checked) else other)
+
+    def __hash__(self) -> int:
+        return hash(self.ok)
+
+    def __repr__(self) -> str:
+        return repr(self.ok)
+
+    def _ipython_display_(self) -> None:  # IPython shows nothing for it: the printed message is the answer
+        return None
+
+
 def check(
     question: str,
     answer: Any,
@@ -80,8 +108,8 @@ def check(
     decimals: int | None = None,
     hint: str = "",
     strict: bool = False,
-) -> bool:
-    """Print whether ``answer`` answers ``question``; return True when it does.
+) -> Checked:
+    """Print whether ``answer`` answers ``question``; the result is truthy when it does.
 
     Give either ``digest`` (what students see: the answer stays hidden) or ``expect`` (the hidden
     tests in the instructor's notebook). ``answer`` left as ``...`` (or ``None``) reports
@@ -100,7 +128,7 @@ def check(
     print(message)
     if strict and not ok:
         raise AssertionError(message)
-    return ok
+    return Checked(ok)
 
 
 def _as_set(value: str | Sequence[str]) -> set[str]:

@@ -101,8 +101,8 @@ def described(data):
     return model_description(CellSpace().parse(ARCH), data.input_shape, data.num_classes, channels=8)
 
 
-def test_paired_latency_times_each_model_in_turns_on_the_batch_asked(data):
-    from nasnb.compress.record import paired_latency_ms
+def test_interleaved_latency_times_each_model_in_turn_on_the_batch_asked(data):
+    from nasnb.compress.record import interleaved_latency_ms
 
     seen: list[tuple[str, int]] = []
 
@@ -115,7 +115,7 @@ def test_paired_latency_times_each_model_in_turns_on_the_batch_asked(data):
             seen.append((self.name, len(x)))
             return x
 
-    medians = paired_latency_ms([Recorder("a"), Recorder("b")], data, batch=5, repeats=4)
+    medians = interleaved_latency_ms([Recorder("a"), Recorder("b")], data, batch=5, repeats=4)
     assert len(medians) == 2 and all(m > 0 for m in medians)
     # 3 warm-up passes each, then one pass of each model in turn, so a burst of load meets both alike
     assert seen == [("a", 5)] * 3 + [("b", 5)] * 3 + [("a", 5), ("b", 5)] * 4
@@ -271,7 +271,8 @@ def test_cli_compress_prints_records_and_refuses_bad_input(run_dir, capsys):
     # the like-for-like reference: float32 pooled as the int8 model pools, timed and named in the output
     settings = out["result"]["settings"]
     assert settings["pooling"] == "matmul" and settings["float32_same_pooling_ms_b64"] > 0
-    assert "float32 pooled the same way" in text and "like for like" in text
+    assert settings["like_for_like_speedup_b64"] > 0 and settings["like_for_like_speedup_b1"] > 0
+    assert "float32 pooled the same way" in text and "timed in turn" in text and "like for like" in text
     assert main(["compress", str(run_dir), "--method", "lowrank", "--param", "rank_ratio=0.5"]) == 0
     text = capsys.readouterr().out
     assert "smaller" in text and "as a packed file" in text and "changed_layers=True" in text
@@ -289,6 +290,21 @@ def test_compress_trial_names_the_baseline_and_the_result(run_dir):
     measured = compress_trial(run_dir, "best", "lowrank", rank_ratio=0.5)
     assert measured.baseline.method == "baseline" and measured.result.method != "baseline"
     assert measured.result.params < measured.baseline.params
+
+
+def test_timed_in_turn_retimes_both_records_and_keeps_everything_else(trained, data):
+    from nasnb.compress.run import timed_in_turn
+
+    baseline = measure(trained, data, "baseline", repeats=3)
+    result = prune_unstructured(trained, data, amount=0.5, finetune_epochs=0)
+    new_baseline, new_result = timed_in_turn(baseline, result, data)
+    for old, new in ((baseline, new_baseline), (result, new_result)):
+        assert new.latency_ms_b1 > 0 and new.latency_ms_b64 > 0 and new.model is old.model
+        assert {**new.to_dict(), "latency_ms_b1": 0, "latency_ms_b64": 0} == {
+            **old.to_dict(),
+            "latency_ms_b1": 0,
+            "latency_ms_b64": 0,
+        }
 
 
 # -- explanations: data first, renderers draw it ----------------------------------------------------
@@ -453,3 +469,55 @@ def test_compression_aware_search_ranks_by_int8_accuracy():
     assert search.best.metrics["int8_accuracy"] == max(t.metrics["int8_accuracy"] for t in ok)
     with pytest.raises(ValueError, match="complexity"):
         CompressionAwareEvaluator(trainer, complexity="watts")(CellSpace().parse(ARCH))
+
+
+def _lines_fit(text):
+    return all(len(line) <= 120 for line in text.splitlines())
+
+
+def test_cli_int8_says_batch_1_like_for_like_and_its_packed_size_is_the_exported_file(run_dir, capsys, tmp_path):
+    assert main(["compress", str(run_dir), "--method", "int8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    summary, result = out["summary"], out["result"]
+    # batch 1 is reported as well as batch 64, with both models' milliseconds, in the plain and like-for-like lines
+    assert f"({result['latency_ms_b1']:.2f} vs {out['baseline']['latency_ms_b1']:.2f} ms)" in summary["speed"]
+    assert "batch 64:" in summary["speed"] and "at batch 1" in summary["like_for_like"]
+    speedup1 = result["settings"]["like_for_like_speedup_b1"]  # int8 and float32 pooled alike, timed in turn
+    assert f"{speedup1:.2f}x at batch 1" in summary["like_for_like"]
+    assert "calibrated on 256 training images" in summary["did"] and "no training" in summary["did"]
+    assert summary["written"] is None and summary["save"][0].startswith("nasnb export ")
+    # the save command, run as printed, writes a file of exactly the packed size compress reported
+    command = summary["save"][0].split()
+    out_file = tmp_path / "model-int8.nasnb"
+    assert main([*command[1:-1], str(out_file)]) == 0
+    capsys.readouterr()
+    assert out_file.stat().st_size == result["packed_bytes"]
+    assert main(["compress", str(run_dir), "--method", "int8"]) == 0
+    text = capsys.readouterr().out
+    assert "nothing was written" in text and "like for like:" in text and _lines_fit(text)
+
+
+def test_cli_prune_says_it_fine_tuned_that_the_baseline_did_not_and_how_to_save(run_dir, capsys, tmp_path, monkeypatch):
+    assert main(["compress", str(run_dir), "--method", "prune", "--param", "finetune_epochs=1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    summary, settings = out["summary"], out["result"]["settings"]
+    assert "removed 50% of the channels" in summary["did"] and "fine-tuned 1 epoch " in summary["did"]
+    assert f"{settings['val_accuracy_after_finetune']:.4f} after" in summary["did"]
+    assert out["baseline"]["settings"]["train_epochs"] == 1
+    (note,) = [n for n in summary["notes"] if "not trained further" in n]
+    assert "trained 1 epoch and not trained further" in note and "finetune_epochs=0" in note
+    # the Python lines of the hint, run as printed, write a packed file that gives the pruned model back
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec("\n".join(summary["save"]), namespace)
+    restored = load_packed(tmp_path / "model.nasnb")
+    x = load_dataset("digits").test.x[:16]
+    with torch.no_grad():
+        assert torch.equal(restored(x), namespace["c"].result.model(x))
+    assert (tmp_path / "model.nasnb").stat().st_size == out["result"]["packed_bytes"]
+    # without fine-tuning there is no extra training to warn about
+    assert main(["compress", str(run_dir), "--method", "prune", "--param", "finetune_epochs=0"]) == 0
+    text = capsys.readouterr().out
+    assert "no fine-tuning" in text and "not trained further" not in text and _lines_fit(text)
+    # recalibrating BatchNorm alone moves the accuracy of a briefly trained network: said too
+    assert "BatchNorm statistics were re-estimated" in text

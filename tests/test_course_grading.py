@@ -68,6 +68,8 @@ def test_committed_student_notebook_reports_every_check_not_answered(name):
         text = "".join(o.get("text", "") for o in cell.outputs)
         found = re.findall(r"^Question \S+: (.*)$", text, re.M)
         assert found and all(f.startswith("not answered") for f in found), (path.name, cell.source, text)
+        # the printed line is the whole answer: no "Out[n]: False" under it, which students read as a failure
+        assert not [o for o in cell.outputs if o.output_type == "execute_result"], (path.name, cell.source)
 
 
 def test_check_reports_without_revealing_and_strict_raises(capsys):
@@ -81,6 +83,7 @@ def test_check_reports_without_revealing_and_strict_raises(capsys):
     with pytest.raises(AssertionError, match="not answered"):
         check("9.9", None, expect=0.715, decimals=3, strict=True)
     assert check("9.9", {3, 1}, expect=[1, 3]) and fingerprint("a", 1) != fingerprint("b", 1)
+    assert check("9.9", 1, expect=1) == True and repr(check("9.9", 2, expect=1)) == "False"  # noqa: E712
     with pytest.raises(TypeError, match="exactly one"):
         check("9.9", 1)
 

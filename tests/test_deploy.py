@@ -16,6 +16,7 @@ from nasnb import CellSpace, Search, load_model, load_run
 from nasnb.cli import main
 from nasnb.data import load_dataset
 from nasnb.deploy import ExportError, TrainedModel, export, from_weights_file, load_trained, retrain
+from nasnb.deploy.cli import export_lines
 from nasnb.evaluation import Trainer, evaluate_model
 from nasnb.evaluation.weights import MissingWeightsError
 from nasnb.nn import build_model
@@ -207,6 +208,16 @@ def test_packed_exports_reload_identically_and_int8_is_smaller(run_all, tmp_path
     assert got.shape == (64, 10) and int8.card["checks"]["top1_agreement"] >= 0.95
     assert int8.card["checks"]["reload_identical"] and int8.card["model"]["format"] == "packed-int8"
     assert int8.card["model"]["bytes"] < int8.card["checks"]["float32_packed_bytes"] / 3
+    # the card and the CLI give the int8 file's own test accuracy, measured by running the file
+    test = load_dataset("digits").test
+    with torch.no_grad():
+        own = float((load_packed(tmp_path / "m8.nasnb")(test.x).argmax(1) == test.y).float().mean())
+    assert int8.card["metrics"]["file_test_accuracy"] == pytest.approx(own)
+    assert int8.card["metrics"]["test_accuracy"] == pytest.approx(evaluate_model(trained.model, test)[1])
+    lines = export_lines(int8.card, int8.path, int8.card_path)
+    assert f"test accuracy of this file: {own:.4f}" in lines[2] and "float32 model" in lines[2]
+    assert lines[3] == "  checks:" and len(lines) == 4 + len(int8.card["checks"])
+    assert any(line.split() == ["calibration_images", "256"] for line in lines[4:])
     with pytest.raises(FileExistsError, match="exists"):
         export(trained, tmp_path / "m8.nasnb", format="packed-int8")
 
@@ -245,7 +256,15 @@ def test_cli_search_keep_weights_then_export(tmp_path, capsys):
     before = _digest(run_dir)
     out = tmp_path / "m.onnx"
     assert main(["export", str(run_dir), "--format", "onnx", "--out", str(out)]) == 0
-    assert "onnxruntime_max_abs_diff" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    card = json.loads((tmp_path / "m.onnx.card.json").read_text())
+    # one readable line per check; the file's own accuracy beside the trained model's
+    printed = text[text.index("wrote ") :].splitlines()[2:]  # after the two lines that name paths
+    assert printed[1] == "  checks:" and [line.split()[0] for line in printed[2:]] == list(card["checks"])
+    assert all(len(line) <= 120 for line in printed)
+    assert f"test accuracy of this file: {card['metrics']['file_test_accuracy']:.4f}" in text
+    # a run's network options are completed with the defaults the network was built with
+    assert card["architecture"]["network"] == {**NETWORK, "cells_per_stage": 1, "dropout": 0.0}
     assert main(["export", str(run_dir), "--out", str(out)]) == 2
     assert "exists" in capsys.readouterr().err
     assert main(["export", str(run_dir), "--format", "coreml", "--out", str(tmp_path / "m.x")]) == 2

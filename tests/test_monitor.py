@@ -73,3 +73,27 @@ def test_shift_images_and_bad_input(model, data):
         Monitor("missing.onnx", data.val.x)
     with pytest.raises(ValueError, match="at least 2"):
         Monitor(model, data.val.x).observe(np.zeros((1, 1, 8, 8)))
+
+
+def test_serving_functions_take_tensors_as_well_as_arrays(model, data, tmp_path):
+    import warnings
+
+    from nasnb.deploy.exporter import _export_onnx, _export_torchscript
+    from nasnb.deploy.monitor import serving_function
+
+    x = data.test.x[:32]
+    _export_onnx(model, data.test.x[:64], tmp_path / "m.onnx", 17, [])
+    _export_torchscript(model, data.test.x[:64], tmp_path / "m.pt", [])
+    with torch.no_grad():
+        want = model(x).numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # loading the TorchScript file shows no deprecation warning
+        functions = [
+            serving_function(tmp_path / "m.onnx"),
+            serving_function(tmp_path / "m.pt"),
+            serving_function(model),
+        ]
+    for predict in functions:
+        from_tensor, from_array = predict(x), predict(x.numpy())
+        assert isinstance(from_tensor, np.ndarray) and np.array_equal(from_tensor, from_array)
+        assert np.abs(from_tensor - want).max() < 1e-4

@@ -20,6 +20,7 @@ from nasnb.nn import (
     edge_name,
     live_edges,
     make_op,
+    network_settings,
 )
 from nasnb.spaces import EDGES, OPS, CellSpace, ChainSpace, HyperSpace, ProductSpace
 
@@ -132,6 +133,20 @@ def test_product_arch_builds_from_its_network_part_with_the_chosen_dropout():
     assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.3]
     with pytest.raises(ValueError, match="width"):
         build_model(CHAINS.sample(0), (1, 8, 8), 10, width=3)
+
+
+def test_network_settings_name_every_option_the_built_network_used():
+    assert network_settings(CELLS.sample(0)) == {"channels": 16, "cells_per_stage": 1, "stages": 2, "dropout": 0.0}
+    assert network_settings(CELLS.sample(0), channels=4)["channels"] == 4
+    assert network_settings(CHAINS.sample(0)) == {"dropout": 0.0}
+    product = ProductSpace(arch=CellSpace(), hp=HyperSpace(dropout=(0.3,))).sample(0)
+    assert network_settings(product, dropout=0.1)["dropout"] == 0.3  # the searched dropout wins, as in build_model
+    # the full settings rebuild the same network as the defaults did
+    torch.manual_seed(0)
+    plain = build_model(CELLS.sample(1), (1, 8, 8), 10)
+    torch.manual_seed(0)
+    spelled = build_model(CELLS.sample(1), (1, 8, 8), 10, **network_settings(CELLS.sample(1)))
+    assert all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), spelled.state_dict().values()))
 
 
 def test_params_and_macs_of_hand_computable_models():

@@ -24,9 +24,12 @@ from torch import nn
 from ..data import Dataset
 from ..nn import count_macs, count_params
 from .pooling import matmul_pooling, pooling_kind
-from .record import CompressionResult, measure, paired_latency_ms
+from .record import CompressionResult, interleaved_latency_ms, measure
 
 POOLINGS = ("matmul", "torch")  # how an int8 model pools: as a matrix product, or with torch's int8 kernel
+# training images the activation ranges are calibrated on: one number for `nasnb compress --method int8` and
+# `nasnb export --format packed-int8`, so the packed size compress reports is the size of the file export writes
+CALIBRATION_IMAGES = 256
 
 
 class QuantizationError(RuntimeError):
@@ -50,7 +53,7 @@ def quantize_int8(
     model: nn.Module,
     data: Dataset,
     *,
-    calibration: int = 256,
+    calibration: int = CALIBRATION_IMAGES,
     engine: str | None = None,
     pooling: str = "matmul",
     description: Mapping[str, Any] | None = None,
@@ -62,8 +65,8 @@ def quantize_int8(
     to ``engine`` (default: ``default_engine()``), which the returned model needs to run.
     When the int8 model pools by matrix product, ``settings`` also holds ``float32_same_pooling_ms_b1``
     and ``_b64``: float32 pooled the same way, the like-for-like speed reference (the pooling change
-    alone makes float32 about 2x faster at 8 channels), timed in turns with the int8 model
-    (``record.paired_latency_ms``) so the two meet the same load.
+    alone makes float32 about 2x faster at 8 channels), and ``like_for_like_speedup_b1``/``_b64``, the
+    int8 model's speed-up over it, the two timed in turn.
     With ``description`` (the trial's weights record) the record also has ``packed_bytes``, the size of
     the int8 file ``nasnb export --format packed-int8`` writes (see ``record.measure``).
     """
@@ -85,16 +88,14 @@ def quantize_int8(
         "calibration_images": min(calibration, len(data.train)),
         "pooling": pooling,
     }
-    latencies = None
     if pooling_kind(quantised) == "matmul":
         # the int8 model pools by matrix product, which speeds float32 up as much: time float32 pooled
-        # alike too, so a speed-up is not credited to int8 that the pooling earned; in turns with the
-        # int8 model, so both meet the same load and their ratio holds on a busy machine
+        # alike too, so a speed-up is not credited to int8 that the pooling earned
         same = matmul_pooling(float_model)
-        (same_b1, int8_b1), (same_b64, int8_b64) = (paired_latency_ms([same, quantised], data, b) for b in (1, 64))
-        settings["float32_same_pooling_ms_b1"] = same_b1
-        settings["float32_same_pooling_ms_b64"] = same_b64
-        latencies = (int8_b1, int8_b64)
+        for batch in (1, 64):  # in turn with the int8 model, so the ratio is not the machine's load
+            reference, own = interleaved_latency_ms([same, quantised], data, batch)
+            settings[f"float32_same_pooling_ms_b{batch}"] = reference
+            settings[f"like_for_like_speedup_b{batch}"] = reference / own
     return measure(
         quantised,
         data,
@@ -105,12 +106,16 @@ def quantize_int8(
         settings=settings,
         seconds=time.perf_counter() - start,
         description=description,
-        latencies=latencies,
     )
 
 
 def to_int8(
-    model: nn.Module, data: Dataset, *, calibration: int = 256, engine: str | None = None, pooling: str = "matmul"
+    model: nn.Module,
+    data: Dataset,
+    *,
+    calibration: int = CALIBRATION_IMAGES,
+    engine: str | None = None,
+    pooling: str = "matmul",
 ) -> nn.Module:
     """The int8 module alone (no measurements): what ``quantize_int8`` and a compression-aware search use.
 

@@ -94,19 +94,14 @@ def measure(
     seconds: float = 0.0,
     repeats: int = 30,
     description: Mapping[str, Any] | None = None,
-    latencies: tuple[float, float] | None = None,
 ) -> CompressionResult:
     """Measure ``model`` on ``data``'s test split. ``params``/``macs`` override the counts for models whose
     layers the counters cannot see (int8 modules are no ``nn.Conv2d``: same count, fewer bytes).
 
     ``description`` says which network ``model`` is (a weights record such as ``TrainedModel.record``,
     or ``nasnb.deploy.packed.model_description(...)``); with it the record also has ``packed_bytes``.
-    ``latencies`` (ms at batch 1 and 64) replaces the timing, for a model already timed beside another
-    (``paired_latency_ms``).
     """
     model.eval()
-    if latencies is None:
-        latencies = (latency_ms(model, data, 1, repeats), latency_ms(model, data, 64, repeats))
     return CompressionResult(
         method=method,
         model=model,
@@ -115,8 +110,8 @@ def measure(
         params=count_params(model) if params is None else int(params),
         nonzero_params=nonzero_params(model) if params is None else int(params),
         macs=count_macs(model, data.input_shape) if macs is None else int(macs),
-        latency_ms_b1=float(latencies[0]),
-        latency_ms_b64=float(latencies[1]),
+        latency_ms_b1=latency_ms(model, data, 1, repeats),
+        latency_ms_b64=latency_ms(model, data, 64, repeats),
         test_accuracy=evaluate_model(model, data.test)[1],
         packed_bytes=None if description is None else packed_bytes(model, description, data.test.x[:8]),
         layers=tuple(layers),
@@ -179,34 +174,34 @@ def nonzero_params(model: nn.Module) -> int:
     return int(sum(int(torch.count_nonzero(p)) for p in model.parameters() if p.requires_grad))
 
 
+@torch.no_grad()
 def latency_ms(model: nn.Module, data: Dataset, batch: int, repeats: int = 30) -> float:
     """Median milliseconds of one forward pass on ``batch`` test inputs, on one CPU thread."""
-    return paired_latency_ms([model], data, batch, repeats)[0]
+    return interleaved_latency_ms([model], data, batch, repeats)[0]
 
 
 @torch.no_grad()
-def paired_latency_ms(models: Sequence[nn.Module], data: Dataset, batch: int, repeats: int = 30) -> list[float]:
-    """Median milliseconds of one forward pass of each model, timed in turns on the same ``batch`` test inputs.
+def interleaved_latency_ms(models: Sequence[nn.Module], data: Dataset, batch: int, repeats: int = 30) -> list[float]:
+    """Median milliseconds per forward pass of each model, timed in turn within every repeat (one CPU thread).
 
-    Timing the models one after another, pass by pass, exposes them to the same load: on a shared
-    machine a burst of other work then slows both, and their ratio (a like-for-like speed-up) stays
-    fair where two separate timings, seconds apart, can disagree by tens of percent.
+    Timing two models one after the other on a shared machine can credit one with the other's quiet
+    minute; taking turns call by call exposes both to the same load, so their ratio holds.
     """
     x = data.test.x[:batch]
     if len(x) < batch:
         x = x.repeat((batch + len(x) - 1) // len(x), *([1] * (x.dim() - 1)))[:batch]
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
-    times: list[list[float]] = [[] for _ in models]
     try:
         for model in models:
             for _ in range(3):
                 model(x)
+        times: list[list[float]] = [[] for _ in models]
         for _ in range(repeats):
-            for model, mine in zip(models, times):
+            for model, log in zip(models, times):
                 start = time.perf_counter()
                 model(x)
-                mine.append(time.perf_counter() - start)
+                log.append(time.perf_counter() - start)
     finally:
         torch.set_num_threads(previous)
-    return [1000.0 * statistics.median(mine) for mine in times]
+    return [1000.0 * statistics.median(log) for log in times]

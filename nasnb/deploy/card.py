@@ -17,12 +17,20 @@ from .. import __version__
 from .models import TrainedModel
 
 
-def model_card(trained: TrainedModel, path: Path, format: str, checks: dict[str, Any]) -> dict[str, Any]:
-    """A JSON-able description of ``trained`` as exported to ``path``."""
+def model_card(
+    trained: TrainedModel, path: Path, format: str, checks: dict[str, Any], *, file_accuracy: float | None = None
+) -> dict[str, Any]:
+    """A JSON-able description of ``trained`` as exported to ``path``.
+
+    ``metrics.test_accuracy`` is the trained (float32) model's; ``metrics.file_test_accuracy`` (when given,
+    as ``export`` does) is the exported file's own, run as a server runs it: for an int8 file it differs.
+    ``architecture.network`` lists every network option, defaults included (a run with the default
+    network records none).
+    """
     import torch
 
     from ..evaluation.trainer import evaluate_model
-    from ..nn import count_macs, count_params
+    from ..nn import count_macs, count_params, network_settings
 
     record = trained.record
     data = _data(record)
@@ -40,7 +48,7 @@ def model_card(trained: TrainedModel, path: Path, format: str, checks: dict[str,
         "architecture": {
             "arch": record["arch"],
             "space": record["space"],
-            "network": record["network"],
+            "network": network_settings(trained.arch, **record["network"]),
             "params": count_params(trained.model),
             "macs": count_macs(trained.model, shape),
         },
@@ -55,6 +63,7 @@ def model_card(trained: TrainedModel, path: Path, format: str, checks: dict[str,
         "metrics": {
             "val_accuracy": record.get("metrics", {}).get("accuracy", record.get("accuracy")),
             "test_accuracy": test_accuracy,
+            **({} if file_accuracy is None else {"file_test_accuracy": file_accuracy}),
             "train_epochs": record.get("epochs"),
         },
         "source": {

@@ -34,12 +34,43 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .exporter import export
 
     result = export(args.run_dir, args.out, format=args.format, trial=args.trial)
-    card = result.card
-    checks = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in card["checks"].items())
-    print(f"wrote {result.path} ({card['model']['bytes']:,} bytes, {result.format}) and {result.card_path}")
-    print(f"  trial {card['source']['trial']}: {card['architecture']['arch']}")
-    print(f"  test accuracy {card['metrics']['test_accuracy']:.4f}; checks: {checks}")
+    for line in export_lines(result.card, result.path, result.card_path):
+        print(line)
     return 0
+
+
+def export_lines(card: dict, path: object, card_path: object) -> list[str]:
+    """What ``nasnb export`` prints: the files, the file's own test accuracy beside the trained model's, the checks.
+
+    One check per line (``name  value``), so a 120-column terminal shows each whole.
+    """
+    metrics, model = card["metrics"], card["model"]
+    lines = [
+        f"wrote {path} ({model['bytes']:,} bytes, {model['format']}) and {card_path}",
+        f"  trial {card['source']['trial']}: {card['architecture']['arch']}",
+    ]
+    own = metrics.get("file_test_accuracy")
+    test = card["dataset"]["test_samples"]
+    if own is None:
+        lines.append(f"  test accuracy {metrics['test_accuracy']:.4f} (the trained model, {test} test images)")
+    else:
+        lines.append(
+            f"  test accuracy of this file: {own:.4f} (the file itself run on the {test} test images; "
+            f"the trained float32 model: {metrics['test_accuracy']:.4f})"
+        )
+    lines.append("  checks:")
+    width = max(map(len, card["checks"]), default=0)
+    for name, value in card["checks"].items():
+        lines.append(f"    {name:<{width}}  {_check_value(value)}")
+    return lines
+
+
+def _check_value(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.3g}" if value and abs(value) < 1e-3 else f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def _friendly(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -92,7 +92,7 @@ def export(
             checks = _export_torchscript(model, inputs, out, written)
         else:
             checks = _export_state_dict(trained, out, written)
-        card = model_card(trained, out, format, checks)
+        card = model_card(trained, out, format, checks, file_accuracy=file_accuracy(out, format, trained))
         with open(card_path, "x", encoding="utf-8") as f:
             written.append(card_path)
             json.dump(card, f, indent=1)
@@ -101,6 +101,25 @@ def export(
             path.unlink(missing_ok=True)
         raise
     return ExportResult(out, card_path, format, card)
+
+
+def file_accuracy(path: Path, format: str, trained: TrainedModel) -> float:
+    """Test accuracy of the exported file itself, run as a server runs it (onnxruntime, load_packed, ...).
+
+    The card's ``test_accuracy`` is the trained float32 model's; an int8 file rounds every weight and
+    activation, so the accuracy it ships is measured on the file, on the whole test split of its dataset.
+    """
+    from ..data import load_dataset
+    from .monitor import serving_function
+
+    record = trained.record
+    test = load_dataset(record["dataset"], subset=record.get("subset"), seed=record.get("data_seed", 0)).test
+    predict = serving_function(path, format=format)
+    correct = 0
+    for i in range(0, len(test), 512):
+        logits = predict(test.x[i : i + 512].float().numpy())
+        correct += int((logits.argmax(1) == test.y[i : i + 512].numpy()).sum())
+    return correct / len(test)
 
 
 def check_inputs(trained: TrainedModel) -> torch.Tensor:

@@ -136,47 +136,72 @@ def input_statistic(x: np.ndarray) -> np.ndarray:
     return np.abs(flat).mean(axis=1)
 
 
-def serving_function(model: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """``f(batch) -> logits`` for an exported file (.onnx via onnxruntime, packed, TorchScript) or an nn.Module."""
+def serving_function(model: Any, *, format: str | None = None) -> Callable[[Any], np.ndarray]:
+    """``f(batch) -> logits`` (a numpy array) for an exported file or an ``nn.Module``.
+
+    A file is served as a server would: ``.onnx`` by onnxruntime, a packed file (recognised by its first
+    bytes) by ``load_packed``, anything else as TorchScript; ``format`` (an ``export`` format name) says
+    which it is instead of the suffix. The batch may be a numpy array or a torch tensor (``data.test.x[:32]``):
+    onnxruntime takes only numpy arrays, so every batch becomes a float32 numpy array first.
+    """
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
         if not path.exists():
             raise FileNotFoundError(f"no exported model at {path}; create one with nasnb.deploy.export(...)")
-        if path.suffix == ".onnx":
+        if format in ("onnx", "onnx-int8") or (format is None and path.suffix == ".onnx"):
             import onnxruntime as ort
 
             from .onnx_int8 import session_options
 
             session = ort.InferenceSession(str(path), session_options(path), providers=["CPUExecutionProvider"])
             name = session.get_inputs()[0].name
-            return lambda x: session.run(None, {name: x})[0]
+            return lambda x: session.run(None, {name: as_batch(x)})[0]
         from .packed import MAGIC, load_packed
 
         with open(path, "rb") as f:
             if f.read(len(MAGIC)) == MAGIC:  # a packed file (export format "packed" / "packed-int8")
                 return _torch_function(load_packed(path))
-        import warnings
+        if format == "state-dict":
+            from .models import from_weights_file
 
-        import torch
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            module = torch.jit.load(str(path))
-        return _torch_function(module)
+            return _torch_function(from_weights_file(path).model)
+        return _torch_function(load_torchscript(path))
     if callable(model):
         return _torch_function(model)
     raise TypeError(f"model must be an exported file path or a torch module, got {type(model).__name__}")
 
 
-def _torch_function(module: Any) -> Callable[[np.ndarray], np.ndarray]:
+def load_torchscript(path: str | os.PathLike) -> Any:
+    """``torch.jit.load(path)`` without its deprecation warning.
+
+    torch >= 2.10 warns that TorchScript is deprecated in favour of ``torch.export``, but a TorchScript
+    file has no other loader; only that one FutureWarning is silenced.
+    """
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, message=r".*torch\.jit")
+        return torch.jit.load(str(path))
+
+
+def as_batch(x: Any) -> np.ndarray:
+    """A batch as the contiguous float32 numpy array runtimes take (from numpy, a torch tensor or a list)."""
+    if hasattr(x, "detach"):  # a torch tensor, possibly on a GPU or needing grad
+        x = x.detach().cpu().numpy()
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _torch_function(module: Any) -> Callable[[Any], np.ndarray]:
     import torch
 
     if hasattr(module, "eval"):
         module.eval()
 
-    def run(x: np.ndarray) -> np.ndarray:
+    def run(x: Any) -> np.ndarray:
         with torch.no_grad():
-            return module(torch.from_numpy(np.ascontiguousarray(x))).numpy()
+            return module(torch.from_numpy(as_batch(x))).numpy()
 
     return run
 
@@ -234,4 +259,14 @@ def plot_monitor(monitor: Monitor, axes: Any = None):
     return axes
 
 
-__all__ = ["Alert", "BatchRecord", "Monitor", "input_statistic", "plot_monitor", "serving_function", "shift_images"]
+__all__ = [
+    "Alert",
+    "BatchRecord",
+    "Monitor",
+    "as_batch",
+    "input_statistic",
+    "load_torchscript",
+    "plot_monitor",
+    "serving_function",
+    "shift_images",
+]

@@ -2,8 +2,9 @@
 
 The packed format (``packed.py``) is the smallest file nasnb writes for the torch runtime, and the same
 format for float32 and int8, so their sizes compare like for like. ``packed-int8`` quantises first
-(``nasnb.compress.to_int8``: static int8 convolutions calibrated on training images, matrix-product
-pooling); the export is kept only if the file, loaded back, computes exactly what the model computed,
+(``nasnb.compress.to_int8``: static int8 convolutions calibrated on ``CALIBRATION_IMAGES`` training images,
+matrix-product pooling; ``nasnb compress --method int8`` quantises the same way, so the packed size it reports
+is the size of this file); the export is kept only if the file, loaded back, computes exactly what the model computed,
 and (int8) predicts what the float32 model predicts on nearly every test input.
 """
 
@@ -17,7 +18,6 @@ import torch
 from .models import TrainedModel
 from .packed import load_packed, pack
 
-CALIBRATION_IMAGES = 512
 MIN_AGREEMENT = 0.95  # top-1 agreement of the int8 file with the float32 model, as for onnx-int8
 
 
@@ -25,7 +25,7 @@ def export_packed(
     model: torch.nn.Module, trained: TrainedModel, inputs: torch.Tensor, out: Path, written: list[Path], *, int8: bool
 ) -> dict[str, Any]:
     """Write the packed file of ``model`` (quantised first if ``int8``) to ``out``; returns the card's checks."""
-    from ..compress.quantize import to_int8
+    from ..compress.quantize import CALIBRATION_IMAGES, to_int8
     from ..compress.record import serialized_bytes
     from ..data import load_dataset
     from .exporter import ExportError

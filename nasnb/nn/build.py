@@ -27,6 +27,34 @@ def build_model(arch: Architecture, input_shape: Sequence[int], num_classes: int
     ``dropout`` for cells; ``dropout`` for chains). A ``dropout`` chosen by the architecture's
     hyperparameters wins over the option, because it is what the search is exploring.
     """
+    network = _network_class(arch)
+    options = dict(network_options)
+    if "dropout" in hyperparameters(arch):
+        options["dropout"] = float(hyperparameters(arch)["dropout"])
+    accepted = list(inspect.signature(network).parameters)[3:]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"{network.__name__} does not take network option(s) {unknown}; it takes {accepted}")
+    return network(network_part(arch), tuple(input_shape), num_classes, **options)
+
+
+def network_settings(arch: Architecture, **network_options: Any) -> dict[str, Any]:
+    """Every option of the network ``build_model(arch, ..., **network_options)`` builds, its defaults included.
+
+    A run made with the default network records ``network: {}``; a model card must say which network it
+    is (``{"channels": 16, "cells_per_stage": 1, ...}``) to a reader who does not know nasnb's defaults.
+    """
+    network = _network_class(arch)
+    parameters = list(inspect.signature(network).parameters.values())[3:]
+    settings = {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
+    settings.update(network_options)
+    if "dropout" in hyperparameters(arch):
+        settings["dropout"] = float(hyperparameters(arch)["dropout"])
+    return settings
+
+
+def _network_class(arch: Architecture) -> type[nn.Module]:
+    """The network class serving ``arch``'s space (TypeError when there is none)."""
     if not isinstance(arch, Architecture):
         raise TypeError(
             f"build_model needs an Architecture (from space.sample or space.parse), got {type(arch).__name__}"
@@ -35,14 +63,7 @@ def build_model(arch: Architecture, input_shape: Sequence[int], num_classes: int
     network = next((cls for space, cls in NETWORKS.items() if isinstance(net.space, space)), None)
     if network is None:
         raise TypeError(f"no network is known for {type(net.space).__name__}; known: {[s.__name__ for s in NETWORKS]}")
-    options = dict(network_options)
-    if "dropout" in hyperparameters(arch):
-        options["dropout"] = float(hyperparameters(arch)["dropout"])
-    accepted = list(inspect.signature(network).parameters)[3:]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise ValueError(f"{network.__name__} does not take network option(s) {unknown}; it takes {accepted}")
-    return network(net, tuple(input_shape), num_classes, **options)
+    return network
 
 
 def count_params(model: nn.Module) -> int:

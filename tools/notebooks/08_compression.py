@@ -121,17 +121,18 @@ for row in int8.layers[:3]:
 # `x @ P` for a fixed matrix `P`). That trick speeds float32 up just as much, so against the plain
 # baseline int8 would be credited with what the pooling earned. A fair comparison changes one thing
 # at a time, as both files above had the same format: `quantize_int8` also times float32 pooled the
-# same way (`matmul_pooling`), in turns with the int8 model (one pass each, thirty times) so that
-# both meet the same load, and keeps it in `int8.settings`.
+# same way (`matmul_pooling`), in turn with the int8 model (one pass each, thirty times) so that
+# both meet the same load, and keeps both in `int8.settings`.
 
 # %%
-same = int8.settings
+same = int8.settings  # float32 pooled alike and the int8 model were timed in turn, pass by pass
 print("median of 30 runs, ms     float32   float32, matrix pooling   int8")
 for batch in (1, 64):
+    reference = same[f"float32_same_pooling_ms_b{batch}"]
     print(f"batch {batch:<2}                 {getattr(baseline, f'latency_ms_b{batch}'):>7.2f}   "
-          f"{same[f'float32_same_pooling_ms_b{batch}']:>23.2f}   {getattr(int8, f'latency_ms_b{batch}'):>4.2f}")
-print(f"int8 against float32 pooled alike, batch 64: "
-      f"{same['float32_same_pooling_ms_b64'] / int8.latency_ms_b64:.2f}x as fast")
+          f"{reference:>23.2f}   {reference / same[f'like_for_like_speedup_b{batch}']:>4.2f}")
+print(f"int8 against float32 pooled alike: {same['like_for_like_speedup_b1']:.2f}x as fast at batch 1, "
+      f"{same['like_for_like_speedup_b64']:.2f}x at batch 64")
 
 # %% [markdown]
 # Only the last two columns differ in one thing alone, int8. Timings of a few milliseconds move by
