@@ -316,7 +316,13 @@ q81 = baseline.tensor_bytes / int8.tensor_bytes
 ### END SOLUTION
 
 # %% [check 8.1]
-check("8.1", q81, expect=3.87, decimals=2, hint="a ratio above 1; an int8 number takes 1 byte and a float32 one 4, so expect a little under 4")
+check(
+    "8.1",
+    q81,
+    expect=3.87,
+    decimals=2,
+    hint="a ratio above 1; an int8 number takes 1 byte and a float32 one 4, so expect a little under 4",
+)
 
 # %% [markdown]
 # **8.2** Structured pruning removed half of each group's channels. What share of the baseline's
@@ -330,7 +336,13 @@ q82 = pruned.params / baseline.params
 ### END SOLUTION
 
 # %% [check 8.2]
-check("8.2", q82, expect=0.26, decimals=2, hint="pruned.params / baseline.params; a 3x3 convolution loses channels on its input and its output side")
+check(
+    "8.2",
+    q82,
+    expect=0.26,
+    decimals=2,
+    hint="pruned.params / baseline.params; a 3x3 convolution loses channels on its input and its output side",
+)
 
 # %% [markdown]
 # **8.3** Compute the distillation loss by hand for one image with two classes: student logits
@@ -351,7 +363,13 @@ q83 = float(0.5 * 2**2 * kl + 0.5 * -torch.log(p_student[0]))
 ### END SOLUTION
 
 # %% [check 8.3]
-check("8.3", q83, expect=0.5685, decimals=4, hint="divide both logits by T before the softmax; the cross-entropy uses the student's logits without T")
+check(
+    "8.3",
+    q83,
+    expect=0.5685,
+    decimals=4,
+    hint="divide both logits by T before the softmax; the cross-entropy uses the student's logits without T",
+)
 
 # %% [markdown]
 # **Try it yourself**: prune 75 % of the channels (`ratio=0.75`); fine-tune longer; distil into a
