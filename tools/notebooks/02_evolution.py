@@ -147,11 +147,11 @@ print(f"best vs a median cell (mean {c['mean_b']:.4f} ± {c['std_b']:.4f}): diff
 # one-seed table would be noisier still); it cannot make it certain.
 #
 # **And beyond digits?** A table of 8×8 digits is cheap enough to build on a laptop, but does its
-# ranking say anything about a harder dataset? `benchmarks/transfer_fashion.py` trained 91 cells,
+# ranking say anything about a harder dataset? `benchmarks/transfer_fashion.py` trained 141 cells,
 # sampled evenly across the table's accuracy range, with the very same recipe on 10,000
 # Fashion-MNIST images (one seed). Their digits ranking and their Fashion-MNIST ranking agree with
-# Spearman's ρ = 0.47 over all 91 cells and 0.35 over the better half; of the 9 best cells on digits,
-# 3 are among the 9 best on Fashion-MNIST (chance: about 1). For scale, two seeds *of digits itself*
+# Spearman's ρ = 0.47 over all 141 cells and 0.25 over the better half; of the 14 best cells on
+# digits, 4 are among the 14 best on Fashion-MNIST (chance: about 1). For scale, two seeds *of digits itself*
 # agree at ρ = 0.54. So the table transfers about as well as it repeats: it reliably separates poor
 # cells from good ones, on digits and beyond, and says little about the order among the good ones.
 # Treat "the best cell of a toy table" as "a good cell", not as "the best cell for your problem".
