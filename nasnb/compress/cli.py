@@ -36,15 +36,15 @@ def cmd_compress(args: argparse.Namespace) -> int:
 
     if args.method not in METHODS:
         raise ValueError(f"--method must be one of {list(METHODS)}, got {args.method!r}")
+    options = _params(args.param, "--param")
     try:
-        baseline, result = compress_trial(args.run_dir, args.trial, args.method, **_params(args.param, "--param"))
+        baseline, result = compress_trial(args.run_dir, args.trial, args.method, **options)
     except TypeError as err:  # an option the technique does not take
         raise ValueError(f"--param: {err}") from None
     except ImportError as err:
         print(f"nasnb compress: error: {err}", file=sys.stderr)
         return 2
     records = [baseline, result] if args.method != "distill" else [baseline, result.alone, result.student]
-    options = _params(args.param, "--param")
     story = explain(args.method, baseline, result, run_dir=args.run_dir, trial=args.trial, options=options)
     if args.json:
         out = {"baseline": baseline.to_dict()}

@@ -24,7 +24,7 @@ from torch import nn
 from ..data import Dataset
 from ..nn import count_macs, count_params
 from .pooling import matmul_pooling, pooling_kind
-from .record import CompressionResult, interleaved_latency_ms, measure
+from .record import BATCHES, CompressionResult, interleaved_latency_ms, measure
 
 POOLINGS = ("matmul", "torch")  # how an int8 model pools: as a matrix product, or with torch's int8 kernel
 # training images the activation ranges are calibrated on: one number for `nasnb compress --method int8` and
@@ -92,7 +92,7 @@ def quantize_int8(
         # the int8 model pools by matrix product, which speeds float32 up as much: time float32 pooled
         # alike too, so a speed-up is not credited to int8 that the pooling earned
         same = matmul_pooling(float_model)
-        for batch in (1, 64):  # in turn with the int8 model, so the ratio is not the machine's load
+        for batch in BATCHES:  # in turn with the int8 model, so the ratio is not the machine's load
             reference, own = interleaved_latency_ms([same, quantised], data, batch)
             settings[f"float32_same_pooling_ms_b{batch}"] = reference
             settings[f"like_for_like_speedup_b{batch}"] = reference / own

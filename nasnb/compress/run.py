@@ -11,7 +11,7 @@ import os
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import METHODS
-from .record import CompressionResult, interleaved_latency_ms, measure
+from .record import BATCHES, CompressionResult, interleaved_latency_ms, measure
 
 if TYPE_CHECKING:
     from ..data import Dataset
@@ -68,12 +68,11 @@ def timed_in_turn(
     Each record's own timing ran minutes apart from the other's; on a shared machine that made the
     ratio the CLI prints swing from 1.0x to 1.9x between runs. Taken in turn, both see the same load.
     """
-    times = {b: interleaved_latency_ms([baseline.model, result.model], data, b) for b in (1, 64)}
-    b, r = (
-        dataclasses.replace(record, latency_ms_b1=times[1][i], latency_ms_b64=times[64][i])
-        for i, record in enumerate((baseline, result))
+    (base1, own1), (base64, own64) = (interleaved_latency_ms([baseline.model, result.model], data, b) for b in BATCHES)
+    return (
+        dataclasses.replace(baseline, latency_ms_b1=base1, latency_ms_b64=base64),
+        dataclasses.replace(result, latency_ms_b1=own1, latency_ms_b64=own64),
     )
-    return b, r
 
 
 def _distill(trained, data, *, student: str | None = None, student_channels: int | None = None, **options: Any):

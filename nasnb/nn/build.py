@@ -28,9 +28,7 @@ def build_model(arch: Architecture, input_shape: Sequence[int], num_classes: int
     hyperparameters wins over the option, because it is what the search is exploring.
     """
     network = _network_class(arch)
-    options = dict(network_options)
-    if "dropout" in hyperparameters(arch):
-        options["dropout"] = float(hyperparameters(arch)["dropout"])
+    options = _options(arch, network_options)
     accepted = list(inspect.signature(network).parameters)[3:]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
@@ -47,10 +45,16 @@ def network_settings(arch: Architecture, **network_options: Any) -> dict[str, An
     network = _network_class(arch)
     parameters = list(inspect.signature(network).parameters.values())[3:]
     settings = {p.name: p.default for p in parameters if p.default is not inspect.Parameter.empty}
-    settings.update(network_options)
-    if "dropout" in hyperparameters(arch):
-        settings["dropout"] = float(hyperparameters(arch)["dropout"])
-    return settings
+    return {**settings, **_options(arch, network_options)}
+
+
+def _options(arch: Architecture, network_options: dict[str, Any]) -> dict[str, Any]:
+    """``network_options``, with a ``dropout`` chosen by the architecture's hyperparameters winning."""
+    options = dict(network_options)
+    chosen = hyperparameters(arch)
+    if "dropout" in chosen:
+        options["dropout"] = float(chosen["dropout"])
+    return options
 
 
 def _network_class(arch: Architecture) -> type[nn.Module]:
